@@ -1,0 +1,25 @@
+# Each target sets up what it needs: a virtualenv in .venv with the package installed (only when missing or stale).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint info clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -q
+
+info: $(STAMP)
+	$(VENV)/bin/nanoemox info --preset full
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

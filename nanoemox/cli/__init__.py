@@ -1,0 +1,1 @@
+"""Console entry points; each turns NanoEmoXError into one clear line and exit status 2."""

@@ -1,0 +1,47 @@
+"""Arguments every command shares (--config, --preset, --set) and the error-to-exit-status wrapper."""
+
+import argparse
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+
+from nanoemox.config import PipelineConfig, load_config
+from nanoemox.errors import NanoEmoXError
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        help="pipeline config (default: pipeline.yaml at the repository root)",
+    )
+    parser.add_argument(
+        "--preset",
+        help="full (the paper's sizes, default) or tiny (small, random init)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.batch_size=4 (repeatable)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    return load_config(args.config, args.preset, args.overrides)
+
+
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """Run a command; a user-facing error becomes `error: ...` on stderr and exit status 2."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    try:
+        return main(argv)
+    except NanoEmoXError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

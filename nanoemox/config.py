@@ -1,0 +1,422 @@
+"""The typed schema of pipeline.yaml: presets, `--set` overrides, validation with helpful errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from nanoemox.errors import NanoEmoXError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipeline.yaml"
+MODALITIES = ("speech", "visual", "face", "fusion")
+PHASES = ("1-speech", "1-visual", "2", "3", "joint")
+
+
+class ConfigError(NanoEmoXError):
+    """An unknown key, a wrong type or a bad value in the config."""
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@dataclass
+class ClipConfig:
+    """CLIP vision tower (frozen). `init: pretrained` loads `name_or_path`; `random` builds from sizes."""
+
+    init: Literal["pretrained", "random"]
+    name_or_path: str
+    revision: str | None
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    image_size: int
+    patch_size: int
+    fusion_layers: list[int]
+    qformer_layers: list[int]
+
+
+@dataclass
+class HubertConfig:
+    """HuBERT speech encoder (frozen); the time-mean of each 2 s window is kept per layer."""
+
+    init: Literal["pretrained", "random"]
+    name_or_path: str
+    revision: str | None
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    conv_dim: list[int]
+    num_conv_pos_embeddings: int
+    num_conv_pos_embedding_groups: int
+    fusion_layers: list[int]
+    qformer_layers: list[int]
+
+
+def cached_layers(encoder: ClipConfig | HubertConfig) -> list[int]:
+    """Hidden-state indices stored per clip: the union of fusion and Q-Former layers, ascending."""
+    return sorted(set(encoder.fusion_layers) | set(encoder.qformer_layers))
+
+
+@dataclass
+class FaceConfig:
+    """FaceXFormer encoder (Swin features + multi-scale fusion), one vector per face crop."""
+
+    init: Literal["pretrained", "random"]
+    checkpoint: str
+    embed_dim: int
+    depths: list[int]
+    num_heads: list[int]
+    window_size: int
+    image_size: int
+    out_dim: int
+
+
+@dataclass
+class EncodersConfig:
+    clip: ClipConfig
+    hubert: HubertConfig
+    face: FaceConfig
+
+
+@dataclass
+class QFormerConfig:
+    """BLIP-2 Q-Former shared by the visual and speech branches (each has its own weights)."""
+
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    num_queries: int
+    dropout: float
+
+
+@dataclass
+class FaceTemporalConfig:
+    num_queries: int
+    num_heads: int
+    adapter_hidden: int
+    dropout: float
+
+
+@dataclass
+class FusionConfig:
+    """Speech-visual fusion: `gated` experts (Nano-EmoX), `attention` (AffectGPT), or `none`."""
+
+    type: Literal["gated", "attention", "none"]
+    gate: Literal["learned", "average"]
+    pairing: Literal["layerwise", "cross"]
+    hidden_size: int
+    num_heads: int
+    dropout: float
+
+
+@dataclass
+class HeadsConfig:
+    modalities: list[str]
+    frames: int
+    windows: int
+    qformer: QFormerConfig
+    face_temporal: FaceTemporalConfig
+    fusion: FusionConfig
+
+
+@dataclass
+class LMConfig:
+    """Frozen language model. Sizes are used for `random` init and for counting on the meta device."""
+
+    init: Literal["pretrained", "random"]
+    name_or_path: str
+    revision: str | None
+    dtype: Literal["float32", "bfloat16", "float16"]
+    hidden_size: int
+    intermediate_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    vocab_size: int
+    max_position_embeddings: int
+    rope_theta: float
+    tie_word_embeddings: bool
+    initializer_range: float
+    max_length: int
+
+
+@dataclass
+class LoraConfig:
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: list[str]
+
+
+@dataclass
+class ModelConfig:
+    encoders: EncodersConfig
+    heads: HeadsConfig
+    lm: LMConfig
+    lora: LoraConfig
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+@dataclass
+class ExtractConfig:
+    backend: Literal["decord", "torchcodec"]
+    decode_timeout_s: float
+    face_detector: Literal["mtcnn", "opencv"]
+    detect_size: int
+    face_margin: float
+    batch_size: int
+    shard_size: int
+    num_cpus: int | None
+    num_gpus: float
+    address: str | None
+
+
+@dataclass
+class PhaseConfig:
+    """One curriculum phase: which datasets feed which task, with what weight, for how long."""
+
+    tasks: dict[str, float]
+    datasets: dict[str, list[str]]
+    lr: float
+    min_lr: float
+    warmup_steps: int
+    steps: int
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int
+    grad_accum: int
+    weight_decay: float
+    grad_clip: float
+    seed: int
+    save_every: int
+    eval_every: int
+    log_every: int
+    shuffle_buffer: int
+    max_bad_steps: int
+    phases: dict[str, PhaseConfig]
+
+
+@dataclass
+class ScoreConfig:
+    batch_size: int
+    do_sample: bool
+    temperature: float
+    top_p: float
+    max_new_tokens: dict[str, int]
+
+
+@dataclass
+class EvalConfig:
+    wheel_dir: str | None
+    extractor_url: str | None
+    judge_url: str | None
+    judge_model: str
+    api_key_env: str
+
+
+@dataclass
+class PipelineConfig:
+    preset: str
+    model: ModelConfig
+    datasets: dict[str, str]
+    extract: ExtractConfig
+    train: TrainConfig
+    score: ScoreConfig
+    eval: EvalConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def model_hash(self) -> str:
+        """Short fingerprint of the model section, recorded beside outputs that depend on it."""
+        text = json.dumps(dataclasses.asdict(self.model), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_config(
+    path: str | Path | None = None,
+    preset: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> PipelineConfig:
+    """Read pipeline.yaml, apply a preset and `a.b=value` overrides, and validate every key."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    with path.open() as f:
+        raw = yaml.safe_load(f) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    presets = raw.pop("presets", {}) or {}
+    name = preset or raw.get("preset", "full")
+    if name not in presets:
+        raise ConfigError(f"{path}: unknown preset '{name}'{_suggest(name, presets)}")
+    merged = _merge(raw, presets[name] or {})
+    merged["preset"] = name
+    for item in overrides:
+        _apply_override(merged, item, path)
+    return _check(_build(PipelineConfig, merged, "", path), path)
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<saved config>") -> PipelineConfig:
+    """Rebuild a config saved beside an output (it is validated again)."""
+    return _check(_build(PipelineConfig, data, "", Path(source)), Path(source))
+
+
+def save_config(cfg: PipelineConfig, out_dir: str | Path) -> Path:
+    """Write the effective config beside an output, so the output says how it was made."""
+    out = Path(out_dir) / "config.yaml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    return out
+
+
+def diff_configs(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts, as `key: a != b` lines."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        lines = []
+        for key in sorted(set(a) | set(b)):
+            lines += diff_configs(a.get(key), b.get(key), f"{prefix}{key}.")
+        return lines
+    return [] if a == b else [f"{prefix[:-1]}: {a!r} != {b!r}"]
+
+
+def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
+    """Rules that span keys: modality names, encoder layer indices, phase names."""
+    heads, enc = cfg.model.heads, cfg.model.encoders
+    for name in heads.modalities:
+        if name not in MODALITIES:
+            raise ConfigError(
+                f"{path}: 'model.heads.modalities' has unknown modality '{name}'{_suggest(name, MODALITIES)}"
+                f"; choose from {', '.join(MODALITIES)}"
+            )
+    if "fusion" in heads.modalities and heads.fusion.type == "none":
+        raise ConfigError(f"{path}: modality 'fusion' is listed but 'model.heads.fusion.type' is none")
+    for name, encoder in (("clip", enc.clip), ("hubert", enc.hubert)):
+        for kind in ("fusion_layers", "qformer_layers"):
+            for layer in getattr(encoder, kind):
+                if not 0 <= layer <= encoder.num_hidden_layers:
+                    raise ConfigError(
+                        f"{path}: 'model.encoders.{name}.{kind}' has layer {layer}, outside "
+                        f"0..{encoder.num_hidden_layers} (num_hidden_layers)"
+                    )
+    if len(enc.clip.fusion_layers) != len(enc.hubert.fusion_layers):
+        raise ConfigError(f"{path}: clip and hubert fusion_layers must pair up one to one")
+    for phase, spec in cfg.train.phases.items():
+        if phase not in PHASES:
+            raise ConfigError(f"{path}: unknown phase 'train.phases.{phase}'{_suggest(phase, PHASES)}")
+        unfed = sorted(set(spec.tasks) - set(spec.datasets))
+        if unfed:
+            raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+    return cfg
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _apply_override(data: dict, item: str, path: Path) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY=VALUE, for example train.batch_size=4")
+    key, text = item.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigError(f"--set {key}: '{where}' is not a section{_suggest(part, node)}")
+        node = child
+    if parts[-1] not in node and not _is_open_mapping(parts):
+        raise ConfigError(f"--set {key}: unknown key '{key}'{_suggest(parts[-1], node)}")
+    node[parts[-1]] = yaml.safe_load(text)
+
+
+def _is_open_mapping(parts: list[str]) -> bool:
+    """Sections whose keys are names the user chooses (dataset roots, phase task weights)."""
+    return parts[0] == "datasets" or (len(parts) >= 4 and parts[1] == "phases")
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _build(tp: Any, value: Any, key: str, path: Path) -> Any:
+    """Convert `value` to type `tp`, raising ConfigError that names the dotted key and the file."""
+    where = key or "<top level>"
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: '{where}' must be a section, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        names = [f.name for f in dataclasses.fields(tp)]
+        for k in value:
+            if k not in hints:
+                raise ConfigError(f"{path}: unknown key '{key + '.' if key else ''}{k}'{_suggest(k, names)}")
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ConfigError(f"{path}: '{where}' is missing key(s) {', '.join(missing)}")
+        return tp(**{n: _build(hints[n], value[n], f"{key + '.' if key else ''}{n}", path) for n in names})
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _build(inner[0], value, key, path)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(
+                f"{path}: '{where}' must be one of {', '.join(map(str, allowed))}, got {value!r}"
+                f"{_suggest(value, allowed)}"
+            )
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: '{where}' must be a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_build(item, v, f"{key}[{i}]", path) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: '{where}' must be a mapping, got {value!r}")
+        _, item = typing.get_args(tp)
+        return {str(k): _build(item, v, f"{key}.{k}", path) for k, v in value.items()}
+    return _scalar(tp, value, where, path)
+
+
+def _scalar(tp: type, value: Any, where: str, path: Path) -> Any:
+    if tp is float and isinstance(value, str):  # YAML 1.1 reads `3e-4` as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: '{where}' must be {tp.__name__}, got {value!r}")
+    return value

@@ -1,0 +1,17 @@
+"""The Nano-EmoX model: prompts, LM with LoRA, placeholder replacement, phases, checkpoints."""
+
+from nanoemox.model.nanoemox import (
+    ModalityFeatures,
+    NanoEmoX,
+    NanoEmoXOutput,
+    present_modalities,
+    token_counts,
+)
+
+__all__ = [
+    "ModalityFeatures",
+    "NanoEmoX",
+    "NanoEmoXOutput",
+    "present_modalities",
+    "token_counts",
+]

@@ -1,0 +1,66 @@
+"""Tokenize prompts (and answers) into padded batches: labels only on answer tokens."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from nanoemox.errors import NanoEmoXError
+from nanoemox.model.prompts import ANSWER_END
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class TextBatch:
+    input_ids: torch.Tensor  # [batch, length]
+    attention_mask: torch.Tensor  # [batch, length]
+    labels: torch.Tensor | None = None  # [batch, length], IGNORE_INDEX outside the answer
+
+
+def encode_for_training(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    answers: Sequence[str],
+    max_length: int,
+) -> TextBatch:
+    """Right-padded prompt + answer + end marker + EOS; an answer too long is cut to fit `max_length`."""
+    rows, label_rows = [], []
+    for prompt, answer in zip(prompts, answers, strict=True):
+        prompt_ids = _prompt_ids(tokenizer, prompt, max_length - 1)
+        answer_ids = tokenizer(answer + ANSWER_END, add_special_tokens=False).input_ids
+        answer_ids = answer_ids[: max_length - len(prompt_ids) - 1] + [tokenizer.eos_token_id]
+        rows.append(prompt_ids + answer_ids)
+        label_rows.append([IGNORE_INDEX] * len(prompt_ids) + answer_ids)
+    input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=False)
+    labels, _ = _pad(label_rows, IGNORE_INDEX, left=False)
+    return TextBatch(input_ids, attention_mask, labels)
+
+
+def encode_for_generation(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], max_length: int) -> TextBatch:
+    """Left-padded prompts, so every row's next token is generated at the same position."""
+    rows = [_prompt_ids(tokenizer, prompt, max_length) for prompt in prompts]
+    input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=True)
+    return TextBatch(input_ids, attention_mask)
+
+
+def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str, limit: int) -> list[int]:
+    ids = tokenizer(prompt, add_special_tokens=False).input_ids
+    if len(ids) > limit:
+        raise NanoEmoXError(
+            f"prompt of {len(ids)} tokens exceeds model.lm.max_length ({limit}); "
+            f"shorten the subtitle/dialogue or raise the limit: {prompt[:80]!r}..."
+        )
+    return ids
+
+
+def _pad(rows: list[list[int]], value: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), value, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        span = slice(width - len(row), width) if left else slice(0, len(row))
+        ids[i, span] = torch.tensor(row, dtype=torch.long)
+        mask[i, span] = 1
+    return ids, mask

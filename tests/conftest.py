@@ -1,0 +1,55 @@
+"""Shared fixtures: the tiny preset, a fresh tiny model, and random features in the shard layout."""
+
+import pytest
+import torch
+
+from nanoemox.config import PipelineConfig, cached_layers, load_config
+from nanoemox.model import ModalityFeatures, NanoEmoX, present_modalities
+from nanoemox.model.inputs import TextBatch, encode_for_training
+from nanoemox.model.prompts import build_prompt
+
+
+@pytest.fixture
+def tiny_cfg() -> PipelineConfig:
+    return load_config(preset="tiny")
+
+
+def make_model(cfg: PipelineConfig, seed: int = 0) -> NanoEmoX:
+    torch.manual_seed(seed)
+    return NanoEmoX.from_config(cfg.model).eval()
+
+
+def make_features(
+    cfg: PipelineConfig, batch: int = 3, has_video=None, has_audio=None, face_mask=None, seed: int = 0
+) -> ModalityFeatures:
+    """Random features shaped like a shard batch (float16, as stored)."""
+    g = torch.Generator().manual_seed(seed)
+    enc, heads = cfg.model.encoders, cfg.model.heads
+    clip = torch.randn(batch, heads.frames, len(cached_layers(enc.clip)), enc.clip.hidden_size, generator=g)
+    hubert = torch.randn(batch, heads.windows, len(cached_layers(enc.hubert)), enc.hubert.hidden_size, generator=g)
+    face = torch.randn(batch, heads.frames, enc.face.out_dim, generator=g)
+    return ModalityFeatures(
+        clip=clip.half(),
+        hubert=hubert.half(),
+        face=face.half(),
+        face_mask=torch.ones(batch, heads.frames, dtype=torch.bool) if face_mask is None else face_mask,
+        has_video=torch.ones(batch, dtype=torch.bool) if has_video is None else has_video,
+        has_audio=torch.ones(batch, dtype=torch.bool) if has_audio is None else has_audio,
+    )
+
+
+def text_batch(
+    model: NanoEmoX,
+    features: ModalityFeatures,
+    task: str = "mer",
+    answer: str = "The character's emotional state is happy.",
+) -> tuple[list[str], TextBatch]:
+    """Prompts for the modalities each sample has, tokenized with the answer."""
+    present = present_modalities(features, model.cfg.heads.modalities)
+    prompts = [build_prompt(task, p, model.token_counts, "hello", ["happy", "sad"]) for p in present]
+    return prompts, encode_for_training(model.tokenizer, prompts, [answer] * len(prompts), model.cfg.lm.max_length)
+
+
+@pytest.fixture
+def tiny_model(tiny_cfg) -> NanoEmoX:
+    return make_model(tiny_cfg)

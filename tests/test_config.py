@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nanoemox.config import ConfigError, config_from_dict, diff_configs, load_config, save_config
+
+
+def test_full_preset_has_the_papers_sizes():
+    cfg = load_config()
+    assert cfg.preset == "full"
+    assert cfg.model.lm.name_or_path == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert (cfg.model.lora.r, cfg.model.lora.alpha, cfg.model.lora.dropout) == (32, 16, 0.05)
+    assert cfg.model.heads.qformer.num_queries == 32
+    assert cfg.model.encoders.clip.fusion_layers == [12, 16, 22]
+    assert cfg.model.encoders.hubert.qformer_layers == [21, 22, 23, 24]
+    assert cfg.train.phases["3"].tasks == {"mer": 18, "ov-mer": 28, "mir": 5, "eri": 31, "erg": 18}
+    assert cfg.train.phases["1-speech"].lr == pytest.approx(3e-4)
+
+
+def test_tiny_preset_overrides_sizes_only():
+    cfg = load_config(preset="tiny")
+    assert cfg.preset == "tiny"
+    assert cfg.model.lm.init == "random" and cfg.model.lm.hidden_size == 64
+    assert cfg.model.heads.qformer.num_hidden_layers == 2  # same architecture
+    assert cfg.model.lora.target_modules == load_config().model.lora.target_modules
+
+
+def test_set_overrides_typed_values():
+    cfg = load_config(preset="tiny", overrides=["train.batch_size=7", "train.phases.3.lr=3e-4", "score.do_sample=true"])
+    assert cfg.train.batch_size == 7
+    assert cfg.train.phases["3"].lr == pytest.approx(3e-4)
+    assert cfg.score.do_sample is True
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.heads.qformer.num_querys=3", "did you mean 'num_queries'"),
+        ("train.batch_size=two", "'train.batch_size' must be int"),
+        ("model.heads.fusion.type=gate", "did you mean 'gated'"),
+        ("model.heads.modalities=[speech, vision]", "unknown modality 'vision'"),
+        ("model.encoders.clip.fusion_layers=[1, 2, 30]", "outside 0..4"),
+        ("model.lm.hidden_size=1.5", "must be int"),
+        ("trian.batch_size=1", "did you mean 'train'"),
+        ("train.batch_size", "expected KEY=VALUE"),
+    ],
+)
+def test_bad_overrides_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(preset="tiny", overrides=[override])
+
+
+def test_bad_key_in_file_names_file_key_and_suggestion(tmp_path):
+    data = yaml.safe_load(Path("pipeline.yaml").read_text())
+    data["train"]["grad_acum"] = data["train"].pop("grad_accum")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(path) in str(err.value)
+    assert "'train.grad_acum'" in str(err.value) and "did you mean 'grad_accum'" in str(err.value)
+
+
+def test_unknown_preset_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="unknown preset 'tinny'.*'tiny'"):
+        load_config(preset="tinny")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_saved_config_round_trips_and_diffs(tmp_path):
+    cfg = load_config(preset="tiny")
+    path = save_config(cfg, tmp_path)
+    again = config_from_dict(yaml.safe_load(path.read_text()))
+    assert again == cfg
+    other = load_config(preset="tiny", overrides=["model.lora.r=4"])
+    assert diff_configs(cfg.to_dict(), other.to_dict()) == ["model.lora.r: 8 != 4"]
+    assert cfg.model_hash() != other.model_hash()
