@@ -1,0 +1,121 @@
+"""What every dataset reader shares: root and layout checks, row errors (or --lenient skips), file helpers."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from nanoemox.datasets.record import Record
+from nanoemox.errors import NanoEmoXError
+
+
+class DatasetError(NanoEmoXError):
+    """A dataset folder or annotation file that cannot be read as the named dataset."""
+
+
+class MalformedRowError(DatasetError):
+    """One annotation row that cannot be turned into a record (names the file and line)."""
+
+
+class DatasetReader:
+    """Base of all readers: subclasses set the class attributes and implement `detect_layout` and `read_split`.
+
+    Paths in records are resolved against `root`; readers never check that media exist (`check` does),
+    so a missing file never hides a record.
+    """
+
+    name: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]]
+    layouts: ClassVar[tuple[str, ...]]
+    splits: ClassVar[tuple[str, ...]]
+
+    def __init__(self, root: str | Path, layout: str | None = None, lenient: bool = False):
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DatasetError(f"{self.name}: root folder {self.root} does not exist")
+        if layout is not None and layout not in self.layouts:
+            raise DatasetError(f"{self.name}: unknown layout '{layout}'; choose from {', '.join(self.layouts)}")
+        self.layout = layout or self.detect_layout()
+        self.lenient = lenient
+        self.skipped: list[str] = []  # with --lenient: one message per skipped row
+
+    def detect_layout(self) -> str:
+        """Pick the layout from the files on disk; raise DatasetError saying what was looked for."""
+        raise NotImplementedError
+
+    def read_split(self, split: str) -> Iterator[Record]:
+        raise NotImplementedError
+
+    def read(self, split: str | None = None) -> Iterator[Record]:
+        """Records of one split, or of every split in order."""
+        if split is not None and split not in self.splits:
+            raise DatasetError(f"{self.name}: unknown split '{split}'; choose from {', '.join(self.splits)}")
+        for name in [split] if split else self.splits:
+            yield from self.read_split(name)
+
+    def bad_row(self, path: Path, line: int, message: str) -> None:
+        """A malformed row: an error naming file and line, or (lenient) skipped and counted."""
+        text = f"{path}:{line}: {message}"
+        if not self.lenient:
+            raise MalformedRowError(f"{text} (use --lenient to skip such rows)")
+        self.skipped.append(text)
+
+    def layout_error(self, looked_for: str) -> DatasetError:
+        """The error `detect_layout` raises when no known layout is on disk."""
+        return DatasetError(f"{self.name}: no annotation files in {self.root}; looked for {looked_for}")
+
+    def require(self, *relative: str) -> Path:
+        """A file under root that this layout needs; a clear error when it is missing."""
+        path = self.root.joinpath(*relative)
+        if not path.exists():
+            raise DatasetError(f"{self.name} ({self.layout} layout): {path} not found")
+        return path
+
+
+def read_text(path: Path) -> str:
+    """A text file as UTF-8 (a BOM is dropped); any other encoding is an error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {err.start}); re-save it as UTF-8") from err
+
+
+def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a CSV/TSV with a header; line numbers count from the header (1)."""
+    reader = csv.DictReader(read_text(path).splitlines(keepends=True), delimiter=delimiter)
+    for row in reader:
+        yield reader.line_num, row
+
+
+def load_json(path: Path) -> Any:
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
+
+
+def jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) pairs; a malformed line yields (line, None) for the reader to report."""
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError:
+            yield number, None
+
+
+def rebase(published_path: str, root: Path, keep: int = 2) -> str:
+    """Map an absolute path from someone else's machine onto `root`, keeping its last `keep` parts."""
+    parts = Path(published_path).parts[-keep:]
+    return str(root.joinpath(*parts))
+
+
+def split_of_file(path: Path, splits: tuple[str, ...]) -> str | None:
+    """The split named in a file name (`train_MIntRec_ann.json` -> train), or None."""
+    stem = path.stem.lower().replace("-", "_")
+    words = set(stem.split("_"))
+    return next((s for s in splits if s in words), None)

@@ -1,0 +1,39 @@
+"""Label vocabularies per dataset, in each dataset's official order; MER and MIR candidate lists come from here."""
+
+EMOTIONS = {
+    "mer2023": ("neutral", "angry", "happy", "sad", "worried", "surprise"),
+    "mer2024": ("neutral", "angry", "happy", "sad", "worried", "surprise"),
+    "meld": ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"),
+    "iemocap": ("angry", "happy", "neutral", "sad"),  # the 4-class protocol, excited merged into happy
+    "caer": ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
+    "ferv39k": ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
+    "crema-d": ("anger", "disgust", "fear", "happy", "neutral", "sad"),
+    "m3ed": ("happy", "surprise", "sad", "disgust", "anger", "fear", "neutral"),
+}
+INTENTS = {
+    "mintrec": (
+        "complain", "praise", "apologise", "thank", "criticize", "agree", "taunt", "flaunt", "joke", "oppose",
+        "comfort", "care", "inform", "advise", "arrange", "introduce", "leave", "prevent", "greet", "ask for help",
+    ),
+    "mintrec2": (
+        "acknowledge", "advise", "agree", "apologise", "arrange", "ask for help", "asking for opinions", "care",
+        "comfort", "complain", "confirm", "criticize", "doubt", "emphasize", "explain", "flaunt", "greet", "inform",
+        "introduce", "invite", "joke", "leave", "oppose", "plan", "praise", "prevent", "refuse", "taunt", "thank",
+        "warn",
+    ),
+}  # fmt: skip
+
+
+def emotion_candidates(dataset: str) -> list[str]:
+    """The MER candidate labels for a dataset's prompt."""
+    return list(EMOTIONS[dataset])
+
+
+def intent_candidates(dataset: str) -> list[str]:
+    """The MIR candidate intents for a dataset's prompt."""
+    return list(INTENTS[dataset])
+
+
+def vocabulary(dataset: str) -> tuple[str, ...] | None:
+    """The closed label set of a dataset (emotions or intents), or None for open-vocabulary datasets."""
+    return EMOTIONS.get(dataset) or INTENTS.get(dataset)

@@ -1,0 +1,1 @@
+"""One module per dataset (or family of datasets sharing a format)."""
