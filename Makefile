@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 .PHONY: test lint info clean
 
 $(STAMP): pyproject.toml
+	@command -v ffmpeg >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q ffmpeg; } \
+		|| echo "warning: install Debian's ffmpeg package for the torchcodec backend (decord needs none)"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
+	$(PY) -c "from facenet_pytorch import MTCNN; MTCNN(device='cpu')"
 	touch $(STAMP)
 
 lint: $(STAMP)

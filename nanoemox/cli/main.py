@@ -1,10 +1,13 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info)."""
+"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards)."""
 
 import argparse
 import json
 import sys
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.datasets import DATASETS, open_dataset, reader_class
+from nanoemox.datasets.check import check_dataset
+from nanoemox.errors import NanoEmoXError
 from nanoemox.info import format_report, parameter_report
 
 
@@ -17,17 +20,83 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_config_args(info)
     info.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    datasets = commands.add_parser("datasets", help="list the supported datasets or check one on disk")
+    actions = datasets.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="each dataset, its tasks, and split sizes where a root is configured")
+    add_config_args(listing)
+    check = actions.add_parser("check", help="counts per split, missing media, duplicate ids, unknown labels")
+    check.add_argument("name", help="dataset name, e.g. meld")
+    check.add_argument("--root", help="dataset folder (default: datasets.<name> in the config)")
+    check.add_argument("--split", help="only this split")
+    check.add_argument("--layout", help="annotation layout (default: picked from the files on disk)")
+    check.add_argument("--lenient", action="store_true", help="skip and count malformed rows instead of stopping")
+    add_config_args(check)
+
+    shards = commands.add_parser("shards", help="inspect shards, or export/import a split to/from zarr")
+    shard_actions = shards.add_subparsers(dest="action", required=True)
+    inspect = shard_actions.add_parser("inspect", help="counts, contract and size per clip of every split under DIR")
+    inspect.add_argument("dir", help="a shards folder, a dataset folder or one split folder")
+    inspect.add_argument("--json", action="store_true", help="print as JSON")
+    export = shard_actions.add_parser("export", help="copy a split into a zarr store (random access by clip id)")
+    export.add_argument("split_dir")
+    export.add_argument("store")
+    add_config_args(export)
+    restore = shard_actions.add_parser("import", help="write a zarr store back as shards of a split")
+    restore.add_argument("store")
+    restore.add_argument("split_dir")
+    add_config_args(restore)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "datasets":
+        return datasets_command(args)
+    if args.command == "shards":
+        return shards_command(args)
     if args.command == "info":
         report = parameter_report(config_from_args(args))
         if args.json:
             print(json.dumps({k: report[k] for k in ("modules", "total", "trainable")}, indent=2))
         else:
             print(format_report(report))
+    return 0
+
+
+def datasets_command(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    if args.action == "list":
+        for name in DATASETS:
+            reader = reader_class(name)
+            line = f"{name:<14} tasks: {', '.join(reader.tasks):<22} layouts: {', '.join(reader.layouts)}"
+            if name in cfg.datasets:
+                report = check_dataset(open_dataset(name, cfg.datasets[name], lenient=True))
+                sizes = " ".join(f"{s}={r.records}" for s, r in report.splits.items())
+                line += f"\n{'':<14} {cfg.datasets[name]}: {sizes}, {len(report.missing_examples)} media missing"
+            print(line)
+        return 0
+    root = args.root or cfg.datasets.get(args.name)
+    if root is None:
+        raise NanoEmoXError(f"no root for '{args.name}': pass --root DIR or set datasets.{args.name} in the config")
+    report = check_dataset(open_dataset(args.name, root, args.layout, args.lenient), args.split)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def shards_command(args: argparse.Namespace) -> int:
+    from nanoemox.shards.inspect import format_inspection, inspect_shards
+    from nanoemox.shards.zarr_store import export_zarr, import_zarr
+
+    if args.action == "inspect":
+        entries = inspect_shards(args.dir)
+        print(json.dumps(entries, indent=2) if args.json else format_inspection(entries))
+    elif args.action == "export":
+        count = export_zarr(args.split_dir, args.store, config_from_args(args))
+        print(f"exported {count} clips to {args.store}")
+    else:
+        count = import_zarr(args.store, args.split_dir, config_from_args(args).extract.shard_size)
+        print(f"imported {count} clips into {args.split_dir}")
     return 0
 
 

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 from nanoemox.datasets.record import Record
 from nanoemox.errors import NanoEmoXError
 
+SPLIT_NAMES = {"train": "train", "val": "dev", "valid": "dev", "dev": "dev", "test": "test"}  # as releases write them
+
 
 class DatasetError(NanoEmoXError):
     """A dataset folder or annotation file that cannot be read as the named dataset."""
@@ -114,8 +116,12 @@ def rebase(published_path: str, root: Path, keep: int = 2) -> str:
     return str(root.joinpath(*parts))
 
 
+def clean_id(name: str) -> str:
+    """A record id from a dataset name: no dots or brackets (WebDataset keys)."""
+    return name.replace("[", "_").replace("]", "").replace(".", "_")
+
+
 def split_of_file(path: Path, splits: tuple[str, ...]) -> str | None:
-    """The split named in a file name (`train_MIntRec_ann.json` -> train), or None."""
-    stem = path.stem.lower().replace("-", "_")
-    words = set(stem.split("_"))
-    return next((s for s in splits if s in words), None)
+    """The split named in a file name (`train_MIntRec_ann.json` -> train, `val.json` -> dev), or None."""
+    words = path.stem.lower().replace("-", "_").split("_")
+    return next((SPLIT_NAMES[w] for w in words if SPLIT_NAMES.get(w) in splits), None)

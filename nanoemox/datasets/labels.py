@@ -9,6 +9,9 @@ EMOTIONS = {
     "ferv39k": ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"),
     "crema-d": ("anger", "disgust", "fear", "happy", "neutral", "sad"),
     "m3ed": ("happy", "surprise", "sad", "disgust", "anger", "fear", "neutral"),
+    # MERR-Fine's pseudo-labels, by frequency in MERR_fine_grained.json
+    "merr-fine": ("neutral", "sad", "angry", "happy", "worried", "surprise", "fear", "doubt", "contempt"),
+    "emer": ("neutral", "angry", "happy", "sad", "worried", "surprise"),  # MER2023's labels (EMER README)
 }
 INTENTS = {
     "mintrec": (

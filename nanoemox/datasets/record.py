@@ -6,7 +6,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from nanoemox.model.prompts import EmpathyChain
+
+@dataclass
+class EmpathyChain:
+    """The ERG target: the four steps of the chain of empathy, then the reply."""
+
+    scenario: str
+    emotion: str
+    cause: str
+    goal: str
+    response: str
 
 
 @dataclass

@@ -5,7 +5,8 @@ an absent modality is simply not mentioned, so the LM never sees empty or fake f
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from nanoemox.datasets.record import EmpathyChain
 
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 TASK_TAGS = {
@@ -48,17 +49,6 @@ QUESTIONS = {
         "breaks, then give your empathic response:"
     ),
 }
-
-
-@dataclass
-class EmpathyChain:
-    """The ERG target: the four steps of the chain of empathy, then the reply."""
-
-    scenario: str
-    emotion: str
-    cause: str
-    goal: str
-    response: str
 
 
 def build_prompt(

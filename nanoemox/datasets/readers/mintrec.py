@@ -1,6 +1,8 @@
 """MIntRec (20 intents): the official TSVs, MMLA's JSONL test set, or the published code's chat JSON."""
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
 
 from nanoemox.datasets.base import DatasetReader, csv_rows, jsonl_rows, load_json, rebase, split_of_file
 from nanoemox.datasets.labels import INTENTS
@@ -8,11 +10,42 @@ from nanoemox.datasets.record import Labels, Record
 
 
 class IntentReader(DatasetReader):
-    """Shared by MIntRec and MIntRec2.0: MMLA JSONL and chat-JSON layouts, intent labels normalised."""
+    """Shared by MIntRec and MIntRec2.0: MMLA JSONL and chat-JSON layouts, intent labels normalised.
+
+    Subclasses read their official TSVs (`has_tsv`, `read_tsv`) and say what those are (`tsv_looked_for`).
+    """
 
     tasks = ("mir",)
+    layouts = ("tsv", "mmla", "chat")
+    splits = ("train", "dev", "test")
+    tsv_looked_for: ClassVar[str]  # the official TSVs, for the error when no layout is on disk
 
-    def intent(self, label: str, path, line: int) -> str | None:
+    def has_tsv(self) -> bool:
+        """Whether the official TSVs are on disk (the `tsv` layout)."""
+        raise NotImplementedError
+
+    def read_tsv(self, split: str) -> Iterator[Record]:
+        """Records of one split from the official TSVs; none where that split's file is absent."""
+        raise NotImplementedError
+
+    def detect_layout(self) -> str:
+        if self.has_tsv():
+            return "tsv"
+        if any(self.root.glob("*.jsonl")):
+            return "mmla"
+        if any(self.root.glob("*_ann.json")):
+            return "chat"
+        raise self.layout_error(f"{self.tsv_looked_for} (official), *.jsonl (MMLA) or *_ann.json (chat)")
+
+    def read_split(self, split: str) -> Iterator[Record]:
+        if self.layout == "mmla":
+            yield from self.read_mmla(split)
+        elif self.layout == "chat":
+            yield from self.read_chat(split)
+        else:
+            yield from self.read_tsv(split)
+
+    def intent(self, label: str, path: Path, line: int) -> str | None:
         value = label.strip().lower()
         if value not in INTENTS[self.name]:
             self.bad_row(
@@ -21,7 +54,7 @@ class IntentReader(DatasetReader):
             return None
         return value
 
-    def files_for(self, pattern: str, split: str) -> list:
+    def files_for(self, pattern: str, split: str) -> list[Path]:
         return sorted(p for p in self.root.glob(pattern) if split_of_file(p, self.splits) == split)
 
     def read_mmla(self, split: str) -> Iterator[Record]:
@@ -69,25 +102,10 @@ class MIntRecReader(IntentReader):
     """`tsv`: train.tsv/dev.tsv/test.tsv (season, episode, clip, text, label), clips in raw_data/S/E/N.mp4."""
 
     name = "mintrec"
-    layouts = ("tsv", "mmla", "chat")
-    splits = ("train", "dev", "test")
+    tsv_looked_for = "train.tsv/dev.tsv/test.tsv"
 
-    def detect_layout(self) -> str:
-        if (self.root / "train.tsv").is_file() or (self.root / "test.tsv").is_file():
-            return "tsv"
-        if any(self.root.glob("*.jsonl")):
-            return "mmla"
-        if any(self.root.glob("*_ann.json")):
-            return "chat"
-        raise self.layout_error("train.tsv/dev.tsv/test.tsv (official), *.jsonl (MMLA) or *_ann.json (chat)")
-
-    def read_split(self, split: str) -> Iterator[Record]:
-        if self.layout == "mmla":
-            yield from self.read_mmla(split)
-        elif self.layout == "chat":
-            yield from self.read_chat(split)
-        else:
-            yield from self.read_tsv(split)
+    def has_tsv(self) -> bool:
+        return (self.root / "train.tsv").is_file() or (self.root / "test.tsv").is_file()
 
     def read_tsv(self, split: str) -> Iterator[Record]:
         path = self.root / f"{split}.tsv"

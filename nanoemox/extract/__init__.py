@@ -1,0 +1,1 @@
+"""Extraction: decode each clip once, crop faces, run the frozen encoders once, write WebDataset shards."""

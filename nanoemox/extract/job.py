@@ -1,0 +1,159 @@
+"""The extraction job on Ray Data: records -> DecodeStage (CPU actors) -> EncodeStage (GPU actors) -> shards.
+
+The driver writes the shards, so each tar appears atomically and the job resumes where it was killed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from nanoemox.config import PipelineConfig, save_config
+from nanoemox.datasets import open_dataset
+from nanoemox.datasets.record import Record
+from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.shards.contract import build_contract
+from nanoemox.shards.writer import ShardWriter
+
+
+@dataclass
+class ExtractSummary:
+    dataset: str
+    split: str
+    done: int = 0
+    skipped: int = 0  # written by an earlier run
+    failed: int = 0
+    no_face_clips: int = 0  # clips with video but no face in any frame
+    no_face_frames: int = 0
+    no_audio: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        rate = self.done / self.seconds if self.seconds else 0.0
+        per_clip = self.bytes_written / self.done / 1024 if self.done else 0.0
+        return (
+            f"{self.dataset}/{self.split}: {self.done} clips written, {self.skipped} already done, "
+            f"{self.failed} failed, {self.no_face_clips} without a face ({self.no_face_frames} frames), "
+            f"{self.no_audio} without audio; {rate:.2f} clips/s, {self.bytes_written / 1e6:.1f} MB "
+            f"({per_clip:.0f} KB/clip)"
+        )
+
+
+@dataclass
+class ExtractOptions:
+    dataset: str
+    root: str
+    out: str
+    split: str | None = None
+    layout: str | None = None
+    lenient: bool = False
+    limit: int | None = None
+    overwrite: bool = False
+
+
+def start_ray(cfg: PipelineConfig) -> None:
+    """Local Ray by default, or the cluster at extract.address."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address=cfg.extract.address,
+            num_cpus=cfg.extract.num_cpus if cfg.extract.address is None else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.execution_options.preserve_order = True  # same input, same shards
+
+
+def feature_rows(cfg: PipelineConfig, records: list[Record]):
+    """Rows with features (or an error) for each record, computed by Ray Data actor pools."""
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    gpus = cfg.extract.num_gpus
+    items = [{"record": json.dumps(r.to_dict())} for r in records]
+    decode_actors = max(1, min(len(items), cpus - (0 if gpus else 1)))
+    dataset = ray.data.from_items(items).map_batches(
+        DecodeStage, fn_constructor_args=(cfg,), batch_size=1, concurrency=decode_actors, num_cpus=1
+    )
+    dataset = dataset.map_batches(
+        EncodeStage,
+        fn_constructor_args=(cfg, "cuda" if gpus else "cpu"),
+        batch_size=cfg.extract.batch_size,
+        concurrency=max(1, int(gpus)) if gpus else 1,
+        num_gpus=min(gpus, 1.0) if gpus else 0,
+        num_cpus=0 if gpus else 1,
+    )
+    return dataset.iter_rows()
+
+
+def run_split(cfg: PipelineConfig, options: ExtractOptions, split: str, records: list[Record]) -> ExtractSummary:
+    split_dir = Path(options.out) / options.dataset / split
+    writer = ShardWriter(
+        split_dir,
+        build_contract(cfg),
+        cfg.extract.shard_size,
+        overwrite=options.overwrite,
+        dataset=options.dataset,
+        split=split,
+        config_hash=cfg.model_hash(),
+    )
+    save_config(cfg, split_dir)
+    summary = ExtractSummary(options.dataset, split)
+    todo = [r for r in records if r.id not in writer.done]
+    summary.skipped = len(records) - len(todo)
+    started = time.perf_counter()
+    with (
+        writer.failures_path.open("w") as failures,
+        tqdm(total=len(todo), desc=f"{options.dataset}/{split}", unit="clip") as bar,
+    ):
+        for row in feature_rows(cfg, todo) if todo else []:
+            record = json.loads(row["record"])
+            if row["error"]:
+                summary.failed += 1
+                summary.failures.append(row["error"])
+                failures.write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
+                failures.flush()
+            else:
+                write_clip(writer, record, row, summary)
+            bar.update()
+    writer.close()
+    summary.seconds = time.perf_counter() - started
+    summary.bytes_written = writer.bytes_written
+    return summary
+
+
+def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSummary) -> None:
+    face_mask = np.asarray(row["face_mask"], bool)
+    has_video, has_audio = bool(row["has_video"]), bool(row["has_audio"])
+    if has_video and not face_mask.any():
+        summary.no_face_clips += 1
+    summary.no_face_frames += int((~face_mask).sum()) if has_video else 0
+    summary.no_audio += not has_audio
+    meta = {
+        "record": record,
+        "media": json.loads(row["meta"]),
+        "masks": {"has_video": has_video, "has_audio": has_audio, "face": face_mask.tolist()},
+    }
+    arrays = {name: np.asarray(row[name], np.float16) for name in ("clip", "hubert", "face")}
+    writer.write(record["id"], meta, arrays)
+    summary.done += 1
+
+
+def run_extract(cfg: PipelineConfig, options: ExtractOptions) -> list[ExtractSummary]:
+    """Extract every requested split of a dataset; returns one summary per split."""
+    reader = open_dataset(options.dataset, options.root, options.layout, options.lenient)
+    splits = [options.split] if options.split else list(reader.splits)
+    plans = {split: list(reader.read(split))[: options.limit] for split in splits}
+    start_ray(cfg)
+    return [run_split(cfg, options, split, records) for split, records in plans.items() if records]

@@ -1,0 +1,68 @@
+"""What a split's features are: encoders, layers, shapes and preprocessing, recorded in index.json and checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from nanoemox.config import PipelineConfig, cached_layers, diff_configs
+from nanoemox.errors import NanoEmoXError
+
+SCHEMA_VERSION = 1
+
+
+class ShardContractError(NanoEmoXError):
+    """Shards made with other encoders, layers or shapes than the model expects."""
+
+
+def build_contract(cfg: PipelineConfig) -> dict[str, Any]:
+    """`model`: what the heads depend on (checked by readers); `preprocessing`: how clips were cut (recorded)."""
+    enc, heads, ext = cfg.model.encoders, cfg.model.heads, cfg.extract
+    model = {
+        "schema_version": SCHEMA_VERSION,
+        "frames": heads.frames,
+        "windows": heads.windows,
+        "clip": {
+            "init": enc.clip.init,
+            "name_or_path": enc.clip.name_or_path if enc.clip.init == "pretrained" else "random",
+            "revision": enc.clip.revision,
+            "layers": cached_layers(enc.clip),
+            "shape": [heads.frames, len(cached_layers(enc.clip)), enc.clip.hidden_size],
+        },
+        "hubert": {
+            "init": enc.hubert.init,
+            "name_or_path": enc.hubert.name_or_path if enc.hubert.init == "pretrained" else "random",
+            "revision": enc.hubert.revision,
+            "layers": cached_layers(enc.hubert),
+            "shape": [heads.windows, len(cached_layers(enc.hubert)), enc.hubert.hidden_size],
+        },
+        "face": {
+            "init": enc.face.init,
+            "checkpoint": enc.face.checkpoint if enc.face.init == "pretrained" else "random",
+            "shape": [heads.frames, enc.face.out_dim],
+        },
+    }
+    preprocessing = {
+        "frames": "uniform: centres of equal segments",
+        "clip_input": f"{enc.clip.image_size}x{enc.clip.image_size} RGB, CLIP mean/std",
+        "audio": "mono 16 kHz, windows of 2 s evenly spaced, zero mean / unit variance per window",
+        "face_detector": ext.face_detector,
+        "face_detect_size": ext.detect_size,
+        "face_margin": ext.face_margin,
+        "face_crop": "largest face, bicubic 224x224, ImageNet mean/std",
+        "dtype": "float16",
+    }
+    return {"model": model, "preprocessing": preprocessing}
+
+
+def contract_hash(contract: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(contract, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def check_contract(stored: dict[str, Any], expected: dict[str, Any], where: str) -> None:
+    """Refuse features whose model-side contract differs, naming every differing field."""
+    differences = diff_configs(stored.get("model"), expected["model"], "contract.")
+    if differences:
+        listed = "\n  ".join(differences[:12])
+        raise ShardContractError(f"{where}: shards do not match the model config (shards != model):\n  {listed}")

@@ -1,0 +1,47 @@
+"""index.json of a split: shard files, their clip ids and counts, the contract; written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nanoemox.errors import NanoEmoXError
+
+INDEX_FILE = "index.json"
+FAILURES_FILE = "failures.jsonl"
+
+
+class ShardError(NanoEmoXError):
+    """A split folder that is missing, empty or damaged."""
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary name, then rename: readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def read_index(split_dir: str | Path) -> dict[str, Any]:
+    split_dir = Path(split_dir)
+    path = split_dir / INDEX_FILE
+    if not path.is_file():
+        raise ShardError(f"{split_dir}: no {INDEX_FILE}; run nanoemox-extract for this dataset and split first")
+    try:
+        index = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ShardError(f"{path}: damaged index ({err.msg})") from err
+    missing = [s["file"] for s in index.get("shards", []) if not (split_dir / s["file"]).is_file()]
+    if missing:
+        raise ShardError(f"{split_dir}: index lists shard(s) that are missing: {', '.join(missing[:3])}")
+    return index
+
+
+def find_splits(root: str | Path) -> list[Path]:
+    """Every split folder (holding index.json) under `root`, which may itself be one."""
+    root = Path(root)
+    if (root / INDEX_FILE).is_file():
+        return [root]
+    return sorted(p.parent for p in root.rglob(INDEX_FILE))

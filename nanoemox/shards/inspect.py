@@ -1,0 +1,49 @@
+"""`nanoemox shards inspect`: what a shards folder holds, per split: counts, contract, size per clip, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nanoemox.shards.index import FAILURES_FILE, ShardError, find_splits, read_index
+
+
+def describe_split(split_dir: Path) -> dict:
+    index = read_index(split_dir)
+    model = index["contract"]["model"]
+    size = sum((split_dir / s["file"]).stat().st_size for s in index["shards"])
+    failures = split_dir / FAILURES_FILE
+    return {
+        "split_dir": str(split_dir),
+        "dataset": index.get("dataset"),
+        "split": index.get("split"),
+        "shards": len(index["shards"]),
+        "clips": index["total"],
+        "bytes": size,
+        "bytes_per_clip": size / index["total"] if index["total"] else 0,
+        "failures": len(failures.read_text().splitlines()) if failures.is_file() else 0,
+        "encoders": {
+            name: model[name]["name_or_path" if name != "face" else "checkpoint"] for name in ("clip", "hubert", "face")
+        },
+        "shapes": {name: model[name]["shape"] for name in ("clip", "hubert", "face")},
+        "layers": {name: model[name]["layers"] for name in ("clip", "hubert")},
+        "contract_hash": index["contract_hash"],
+    }
+
+
+def inspect_shards(root: str | Path) -> list[dict]:
+    splits = find_splits(root)
+    if not splits:
+        raise ShardError(f"{root}: no split folders (index.json) found")
+    return [describe_split(s) for s in splits]
+
+
+def format_inspection(entries: list[dict]) -> str:
+    lines = []
+    for e in entries:
+        lines.append(
+            f"{e['dataset']}/{e['split']}: {e['clips']} clips in {e['shards']} shards, "
+            f"{e['bytes'] / 1e6:.1f} MB ({e['bytes_per_clip'] / 1024:.0f} KB/clip), {e['failures']} failures"
+        )
+        lines.append(f"  encoders {e['encoders']}  contract {e['contract_hash']}")
+        lines.append(f"  shapes {e['shapes']}  layers {e['layers']}")
+    return "\n".join(lines)

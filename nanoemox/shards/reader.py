@@ -1,0 +1,80 @@
+"""Reading a split back: contract check, then plain `webdataset` decoding to tensors and model batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import webdataset as wds
+
+from nanoemox.config import PipelineConfig
+from nanoemox.model.nanoemox import ModalityFeatures
+from nanoemox.shards.contract import build_contract, check_contract
+from nanoemox.shards.index import ShardError, read_index
+
+
+@dataclass
+class ShardSample:
+    """One clip as stored: its record (labels, text, metadata) and float16 features."""
+
+    key: str
+    record: dict[str, Any]
+    clip: torch.Tensor  # [frames, clip layers, width]
+    hubert: torch.Tensor  # [windows, hubert layers, width]
+    face: torch.Tensor  # [frames, face width]
+    face_mask: torch.Tensor  # [frames] bool
+    has_video: bool
+    has_audio: bool
+
+
+def checked_index(split_dir: str | Path, cfg: PipelineConfig) -> dict[str, Any]:
+    """index.json of a split whose contract matches the model config and which holds samples."""
+    index = read_index(split_dir)
+    check_contract(index["contract"], build_contract(cfg), str(split_dir))
+    if not index["total"]:
+        raise ShardError(f"{split_dir}: the split has no samples (see its failures.jsonl)")
+    return index
+
+
+def shard_urls(split_dir: str | Path, index: dict[str, Any]) -> list[str]:
+    return [str(Path(split_dir) / shard["file"]) for shard in index["shards"]]
+
+
+def to_sample(raw: dict[str, Any]) -> ShardSample:
+    """A decoded webdataset sample (json + npy members) as a ShardSample."""
+    meta = raw["json"]
+    masks = meta["masks"]
+    return ShardSample(
+        key=raw["__key__"],
+        record=meta["record"],
+        clip=torch.from_numpy(raw["clip.npy"]),
+        hubert=torch.from_numpy(raw["hubert.npy"]),
+        face=torch.from_numpy(raw["face.npy"]),
+        face_mask=torch.tensor(masks["face"], dtype=torch.bool),
+        has_video=masks["has_video"],
+        has_audio=masks["has_audio"],
+    )
+
+
+def iter_split(split_dir: str | Path, cfg: PipelineConfig) -> Iterator[ShardSample]:
+    """Every sample of a split in shard order (no shuffling): for scoring, inspection and export."""
+    urls = shard_urls(split_dir, checked_index(split_dir, cfg))
+    pipeline = wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode().map(to_sample)
+    yield from pipeline
+
+
+def collate_features(samples: Sequence[ShardSample]) -> ModalityFeatures:
+    """Stack samples into the model's input; a modality absent from the whole batch is None."""
+    has_video = torch.tensor([s.has_video for s in samples])
+    has_audio = torch.tensor([s.has_audio for s in samples])
+    return ModalityFeatures(
+        clip=torch.stack([s.clip for s in samples]) if has_video.any() else None,
+        hubert=torch.stack([s.hubert for s in samples]) if has_audio.any() else None,
+        face=torch.stack([s.face for s in samples]) if has_video.any() else None,
+        face_mask=torch.stack([s.face_mask for s in samples]),
+        has_video=has_video,
+        has_audio=has_audio,
+    )

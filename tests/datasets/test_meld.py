@@ -1,0 +1,34 @@
+import pytest
+
+from nanoemox.datasets import MalformedRowError, open_dataset
+
+from conftest import link_files
+
+HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n"
+
+
+def test_reference_split_sizes(reference, tmp_path):
+    files = {f"{s}_sent_emo.csv": reference / "meld" / f"meld_{s}_sent_emo.csv" for s in ("train", "dev", "test")}
+    reader = open_dataset("meld", link_files(tmp_path, files))
+    assert [sum(1 for _ in reader.read(s)) for s in reader.splits] == [9989, 1109, 2610]
+    test = list(reader.read("test"))
+    assert test[0].id == "dia0_utt0" and test[0].labels.emotion == "surprise" and test[0].labels.sentiment == 1.0
+    assert test[0].video == str(tmp_path / "output_repeated_splits_test" / "dia0_utt0.mp4")
+    assert [t.speaker for t in test[1].dialogue] == ["Mark"]  # history: the earlier turns of dialogue 0
+
+
+def test_history_resets_per_dialogue_and_bad_labels(tmp_path):
+    rows = [
+        '1,"Hi, you.",Ann,joy,positive,0,0,1,1,"0","1"',
+        "2,Bye.,Bob,sadness,negative,0,1,1,1,0,1",
+        "3,Next.,Ann,neutral,neutral,1,0,1,1,0,1",
+        "4,Oops.,Ann,hungry,neutral,1,1,1,1,0,1",
+    ]
+    (tmp_path / "dev_sent_emo.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    with pytest.raises(MalformedRowError, match=r"dev_sent_emo.csv:5: emotion 'hungry'"):
+        list(open_dataset("meld", tmp_path).read("dev"))
+    reader = open_dataset("meld", tmp_path, lenient=True)
+    records = list(reader.read("dev"))
+    assert [len(r.dialogue) for r in records] == [0, 1, 0]
+    assert records[1].dialogue[0].utterance == "Hi, you."
+    assert len(reader.skipped) == 1
