@@ -10,11 +10,14 @@ from pathlib import Path
 import psutil
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-HEADER = "# Benchmark results\n\nEach section is rewritten by the command it names. Ratios are measured within one run.\n"
+HEADER = (
+    "# Benchmark results\n\nEach section is rewritten by the command it names. Ratios are measured within one run.\n"
+)
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
+    memory = psutil.virtual_memory().total / 2**30
+    return f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} cores, {memory:.0f} GiB"
 
 
 def update_section(name: str, body: str) -> None:

@@ -177,6 +177,7 @@ class ExtractConfig:
     decode_timeout_s: float
     face_detector: Literal["mtcnn", "opencv"]
     detect_size: int
+    face_min_size: int
     face_margin: float
     batch_size: int
     shard_size: int

@@ -84,3 +84,34 @@ def write_clip(
                 container.mux(sound.encode(chunk))
             container.mux(sound.encode())
     return path
+
+
+MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime"
+
+
+def write_meld_corpus(root: Path, clips: list[dict], split: str = "test") -> Path:
+    """A MELD-format corpus: `{split}_sent_emo.csv` plus generated mp4 clips.
+
+    Each dict may set seconds, fps, size, audio (bool), face (bool), emotion, and `file`
+    ("ok", "corrupt", "missing", "dir").
+    """
+    from nanoemox.datasets.readers.meld import CLIP_FOLDERS
+
+    folder = root / CLIP_FOLDERS[split]
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [MELD_HEADER]
+    for i, clip in enumerate(clips):
+        emotion = clip.get("emotion", "joy")
+        rows.append(f"{i + 1},Line {i},Ann,{emotion},positive,{i},0,1,1,0,1")
+        path, seconds = folder / f"dia{i}_utt0.mp4", clip.get("seconds", 2.5)
+        kind = clip.get("file", "ok")
+        if kind == "ok":
+            audio = voice(seconds, seed=i) if clip.get("audio", True) else None
+            write_clip(path, seconds, clip.get("fps", 10), clip.get("size", 256), audio, clip.get("face", True), seed=i)
+        elif kind == "corrupt":
+            write_clip(path, seconds, audio=voice(seconds), seed=i)
+            path.write_bytes(path.read_bytes()[:1500])  # truncated: the index is missing
+        elif kind == "dir":
+            path.mkdir()
+    (root / f"{split}_sent_emo.csv").write_text("\n".join(rows) + "\n")
+    return root

@@ -77,34 +77,3 @@ def link_files(root: Path, mapping: dict[str, Path]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).symlink_to(target)
     return root
-
-
-MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime"
-
-
-def write_meld_corpus(root: Path, clips: list[dict], split: str = "test") -> Path:
-    """A MELD-format corpus: `{split}_sent_emo.csv` plus generated mp4 clips.
-
-    Each dict may set seconds, audio (bool), face (bool), emotion, and `file` ("ok", "corrupt", "missing", "dir").
-    """
-    from nanoemox.datasets.readers.meld import CLIP_FOLDERS
-    from nanoemox.synth import voice, write_clip
-
-    folder = root / CLIP_FOLDERS[split]
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = [MELD_HEADER]
-    for i, clip in enumerate(clips):
-        emotion = clip.get("emotion", "joy")
-        rows.append(f"{i + 1},Line {i},Ann,{emotion},positive,{i},0,1,1,0,1")
-        path, seconds = folder / f"dia{i}_utt0.mp4", clip.get("seconds", 2.5)
-        kind = clip.get("file", "ok")
-        if kind == "ok":
-            audio = voice(seconds, seed=i) if clip.get("audio", True) else None
-            write_clip(path, seconds, fps=clip.get("fps", 10), audio=audio, face=clip.get("face", True), seed=i)
-        elif kind == "corrupt":
-            write_clip(path, seconds, audio=voice(seconds), seed=i)
-            path.write_bytes(path.read_bytes()[:1500])  # truncated: the index is missing
-        elif kind == "dir":
-            path.mkdir()
-    (root / f"{split}_sent_emo.csv").write_text("\n".join(rows) + "\n")
-    return root

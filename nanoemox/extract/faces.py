@@ -16,7 +16,7 @@ Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 
 class MTCNNDetector:
-    def __init__(self) -> None:
+    def __init__(self, min_size: int) -> None:
         try:
             from facenet_pytorch import MTCNN
         except ImportError as err:
@@ -24,7 +24,7 @@ class MTCNNDetector:
                 "facenet-pytorch is not installed (pip install --no-deps facenet-pytorch==2.6.0), "
                 "or choose --set extract.face_detector=opencv"
             ) from err
-        self.mtcnn = MTCNN(keep_all=True, device="cpu")
+        self.mtcnn = MTCNN(keep_all=True, device="cpu", min_face_size=min_size)
 
     def detect(self, frames: np.ndarray) -> list[list[Box]]:
         boxes, _ = self.mtcnn.detect(list(frames))  # frames: uint8 [n, h, w, 3], all the same size
@@ -32,7 +32,8 @@ class MTCNNDetector:
 
 
 class OpenCVDetector:
-    def __init__(self) -> None:
+    def __init__(self, min_size: int) -> None:
+        self.min_size = (min_size, min_size)
         import cv2
 
         self.cv2 = cv2
@@ -44,7 +45,7 @@ class OpenCVDetector:
         found = []
         for frame in frames:
             gray = self.cv2.cvtColor(frame, self.cv2.COLOR_RGB2GRAY)
-            rects = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5)
+            rects = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=self.min_size)
             found.append([(float(x), float(y), float(x + w), float(y + h)) for x, y, w, h in rects])
         return found
 
@@ -63,8 +64,8 @@ def enlarge(box: Box, margin: float, width: int, height: int) -> Box:
 class FaceCropper:
     """frames uint8 [n, h, w, 3] -> crops uint8 [n, 224, 224, 3] and mask bool [n] (True where a face was found)."""
 
-    def __init__(self, detector: str, detect_size: int, margin: float):
-        self.detector = DETECTORS[detector]()
+    def __init__(self, detector: str, detect_size: int, margin: float, min_size: int = 32):
+        self.detector = DETECTORS[detector](min_size)
         self.detect_size, self.margin = detect_size, margin
 
     def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -79,12 +79,17 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     """Rows with features (or an error) for each record, computed by Ray Data actor pools."""
     import ray
 
-    cpus = int(ray.cluster_resources().get("CPU", 1))
+    cpus = ray.cluster_resources().get("CPU", 1.0)
     gpus = cfg.extract.num_gpus
     items = [{"record": json.dumps(r.to_dict())} for r in records]
-    decode_actors = max(1, min(len(items), cpus - (0 if gpus else 1)))
+    encoder_cpus = 0.0 if gpus else 0.5  # on CPU the encoder shares cores with decoding, which dominates
+    decode_actors = max(1, min(len(items), int(cpus)))
     dataset = ray.data.from_items(items).map_batches(
-        DecodeStage, fn_constructor_args=(cfg,), batch_size=1, concurrency=decode_actors, num_cpus=1
+        DecodeStage,
+        fn_constructor_args=(cfg,),
+        batch_size=1,
+        concurrency=decode_actors,
+        num_cpus=(cpus - encoder_cpus) / decode_actors,
     )
     dataset = dataset.map_batches(
         EncodeStage,
@@ -92,7 +97,7 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
         batch_size=cfg.extract.batch_size,
         concurrency=max(1, int(gpus)) if gpus else 1,
         num_gpus=min(gpus, 1.0) if gpus else 0,
-        num_cpus=0 if gpus else 1,
+        num_cpus=encoder_cpus,
     )
     return dataset.iter_rows()
 

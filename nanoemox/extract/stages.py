@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from nanoemox.config import PipelineConfig
@@ -31,7 +32,9 @@ class DecodeStage:
         self.frames, self.windows = heads.frames, heads.windows
         self.image_size = cfg.model.encoders.clip.image_size
         self.decoder = TimeoutDecoder(cfg.extract.backend, heads.frames, cfg.extract.decode_timeout_s)
-        self.cropper = FaceCropper(cfg.extract.face_detector, cfg.extract.detect_size, cfg.extract.face_margin)
+        ext = cfg.extract
+        self.cropper = FaceCropper(ext.face_detector, ext.detect_size, ext.face_margin, ext.face_min_size)
+        torch.set_num_threads(1)  # one actor per core: MTCNN must not oversubscribe
 
     def empty(self) -> Row:
         size, width = self.image_size, int(WINDOW_SECONDS * SAMPLE_RATE)

@@ -49,6 +49,7 @@ def build_contract(cfg: PipelineConfig) -> dict[str, Any]:
         "audio": "mono 16 kHz, windows of 2 s evenly spaced, zero mean / unit variance per window",
         "face_detector": ext.face_detector,
         "face_detect_size": ext.detect_size,
+        "face_min_size": ext.face_min_size,
         "face_margin": ext.face_margin,
         "face_crop": "largest face, bicubic 224x224, ImageNet mean/std",
         "dtype": "float16",

@@ -1,5 +1,6 @@
 import os
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_frame_folder(tmp_path):
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_corrupt_missing_and_unreadable_files_name_the_path(clips, tmp_path, backend):
     corrupt = tmp_path / "corrupt.mp4"
-    corrupt.write_bytes(open(clips["av"], "rb").read()[:1500])
+    corrupt.write_bytes(Path(clips["av"]).read_bytes()[:1500])
     with pytest.raises(DecodeError, match="corrupt.mp4: cannot decode"):
         decode_clip(record(str(corrupt), str(corrupt)), backend, 8)
     with pytest.raises(DecodeError, match="nothere.mp4: file not found"):

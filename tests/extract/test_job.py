@@ -7,10 +7,9 @@ import subprocess
 import sys
 import time
 
-from conftest import write_meld_corpus
-
 from nanoemox.cli.extract import main
 from nanoemox.shards.index import read_index
+from nanoemox.synth import write_meld_corpus
 
 BAD_AND_GOOD = [
     {},  # 0: good
@@ -36,7 +35,11 @@ def test_job_goes_on_past_bad_clips_and_resumes(tmp_path, capsys):
     assert index["total"] == 4 and [s["count"] for s in index["shards"]] == [3, 1]
     assert index["contract"]["model"]["clip"]["layers"] == [1, 2, 3]
     failures = [json.loads(line) for line in (split / "failures.jsonl").read_text().splitlines()]
-    assert {f["id"]: f["stage"] for f in failures} == {"dia4_utt0": "decode", "dia5_utt0": "decode", "dia6_utt0": "decode"}
+    assert {f["id"]: f["stage"] for f in failures} == {
+        "dia4_utt0": "decode",
+        "dia5_utt0": "decode",
+        "dia6_utt0": "decode",
+    }
     assert "dia4_utt0.mp4: cannot decode" in failures[0]["error"]
     assert (split / "config.yaml").is_file()
 

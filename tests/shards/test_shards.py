@@ -17,7 +17,11 @@ def arrays(cfg, value=0.5):
 
 
 def meta(clip_id, video=True, audio=True):
-    return {"record": {"id": clip_id}, "media": {}, "masks": {"has_video": video, "has_audio": audio, "face": [True] * 8}}
+    return {
+        "record": {"id": clip_id},
+        "media": {},
+        "masks": {"has_video": video, "has_audio": audio, "face": [True] * 8},
+    }
 
 
 def write(cfg, split_dir, ids, shard_size=2, **kw):
@@ -53,7 +57,9 @@ def test_reading_back_and_collating(tiny_cfg, tmp_path):
 
 def test_contract_mismatch_names_the_fields(tiny_cfg, tmp_path):
     write(tiny_cfg, tmp_path, ["a", "b"]).close()
-    other = load_config(preset="tiny", overrides=["model.encoders.clip.fusion_layers=[1, 2, 4]", "model.heads.frames=4"])
+    other = load_config(
+        preset="tiny", overrides=["model.encoders.clip.fusion_layers=[1, 2, 4]", "model.heads.frames=4"]
+    )
     with pytest.raises(ShardContractError) as err:
         checked_index(tmp_path, other)
     assert "contract.clip.layers: [1, 2, 3] != [1, 2, 3, 4]" in str(err.value)
@@ -102,5 +108,8 @@ def test_inspect_reports_every_split(tiny_cfg, tmp_path, capsys):
     write(tiny_cfg, tmp_path / "meld" / "dev", ["d"], dataset="meld", split="dev").close()
     assert main(["shards", "inspect", str(tmp_path), "--json"]) == 0
     entries = json.loads(capsys.readouterr().out)
-    assert [(e["split_dir"].split("/")[-1], e["clips"], e["shards"]) for e in entries] == [("dev", 1, 1), ("test", 3, 2)]
+    assert [(e["split_dir"].split("/")[-1], e["clips"], e["shards"]) for e in entries] == [
+        ("dev", 1, 1),
+        ("test", 3, 2),
+    ]
     assert entries[0]["bytes_per_clip"] > 0 and entries[0]["shapes"]["face"] == [8, 32]
