@@ -10,6 +10,9 @@ import av
 import numpy as np
 
 
+VIDEO_CODECS = {".mp4": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".flv": "flv"}
+
+
 @lru_cache(maxsize=1)
 def _face_photo() -> np.ndarray:
     from skimage.data import astronaut
@@ -60,11 +63,11 @@ def write_clip(
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
     seed: int = 0,
 ) -> Path:
-    """Write an H.264 mp4 (AAC audio when `audio` is given, 16 kHz mono) with PyAV."""
+    """Write a clip with PyAV: the container from the suffix (mp4, mkv, avi, flv), AAC 16 kHz mono audio if given."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
-        video = container.add_stream("libx264", rate=fps)
+        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps)
         video.width = video.height = size
         video.pix_fmt = "yuv420p"
         sound = container.add_stream("aac", rate=16000, layout="mono") if audio is not None else None

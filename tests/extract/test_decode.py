@@ -94,3 +94,12 @@ def test_a_hung_decoder_is_killed_and_replaced(clips, tmp_path):
         assert decoder(record(clips["av"], clips["av"])).frames.shape[0] == 8  # a fresh child carries on
     finally:
         decoder.close()
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("suffix", [".avi", ".flv", ".mkv"])
+def test_other_containers(tmp_path, backend, suffix):
+    path = str(write_clip(tmp_path / f"clip{suffix}", 2.0, size=128, audio=voice(2.0)))
+    out = decode_clip(record(path, path), backend, 8)
+    assert out.frames.shape == (8, 128, 128, 3)
+    assert abs(len(out.audio) / 16000 - 2.0) < 0.15  # AAC priming and padding
