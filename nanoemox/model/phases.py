@@ -16,6 +16,15 @@ PHASE_HEADS = {
     "joint": SPEECH + VISUAL + FUSION,
 }
 PHASES_WITH_LORA = ("3", "joint")
+PHASE_MODALITIES = {  # phase 1 branches see only their own modality tokens (+ text), as the published code
+    "1-speech": ("speech",),
+    "1-visual": ("visual", "face"),
+}
+
+
+def phase_modalities(phase: str, enabled: list[str]) -> list[str]:
+    """The modalities whose tokens a phase's prompts carry."""
+    return [m for m in enabled if m in PHASE_MODALITIES.get(phase, enabled)]
 
 
 def set_trainable(model: nn.Module, phase: str) -> list[str]:

@@ -1,0 +1,64 @@
+"""`nanoemox-train`: the P2E curriculum (or joint / reverse) on cached features; one GPU, or many with torchrun."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.errors import NanoEmoXError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nanoemox-train",
+        description="Train the heads (and LoRA in phase 3) from shards, never from video. Without --phase, every "
+        "phase of the strategy runs in order. Several GPUs: torchrun --nproc-per-node N -m nanoemox.train ...",
+    )
+    parser.add_argument(
+        "--phase", choices=["1", "2", "3"], help="one phase (2 starts from phase 1's heads, 3 from 2's)"
+    )
+    parser.add_argument("--branch", choices=["speech", "visual"], help="with --phase 1: one branch only")
+    parser.add_argument(
+        "--strategy", default="p2e", choices=["p2e", "joint", "reverse"], help="curriculum (default p2e)"
+    )
+    parser.add_argument("--run", help="run name: heads go to OUT/RUN/<phase>/ (default: the strategy)")
+    parser.add_argument("--features", default="shards", help="shards folder from nanoemox-extract (default shards/)")
+    parser.add_argument("--out", default="heads", help="output folder (default heads/)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run exactly where it stopped")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    add_config_args(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cfg = config_from_args(args)
+    from nanoemox.config import save_config
+    from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
+    from nanoemox.train.stages import plan_stages
+
+    features, run_dir = Path(args.features), Path(args.out) / (args.run or args.strategy)
+    if not features.is_dir():
+        raise NanoEmoXError(f"features folder {features} does not exist; run nanoemox-extract first")
+    stages = plan_stages(cfg, args.strategy, args.phase, args.branch)
+    planned = {s.name for s in stages}
+    for stage in stages:  # every check before any compute
+        check_stage_inputs(cfg, stage, features, run_dir, planned)
+        if (run_dir / stage.name).exists() and not args.resume:
+            raise NanoEmoXError(f"{run_dir / stage.name} exists; pass --resume to continue it, or choose another --run")
+    dist = Distributed.from_env(args.device)
+    if dist.main:
+        save_config(cfg, run_dir)
+    for stage in stages:
+        result = train_stage(cfg, stage, features, run_dir, args.resume, dist)
+        if dist.main:
+            print(result.line())
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run(main))
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,55 @@
+"""Which task a record can serve, and its prompt (and training answer) for that task.
+
+Shared by training (prompt + answer) and scoring (prompt only), so both ask the same questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nanoemox.datasets.labels import EMOTIONS, INTENTS
+from nanoemox.datasets.record import EmpathyChain
+from nanoemox.model.prompts import build_answer, build_prompt
+
+
+def has_labels(task: str, labels: Mapping[str, Any]) -> bool:
+    """Whether a record's labels (as stored in shards) can train `task`."""
+    key = {
+        "mer": "emotion",
+        "ov-mer": "ov_emotions",
+        "msa": "sentiment",
+        "mir": "intent",
+        "eri": "reason",
+        "erg": "empathy",
+    }
+    return labels.get(key[task]) is not None
+
+
+def candidates(task: str, dataset: str) -> list[str] | None:
+    """MER candidate emotions / MIR candidate intents of a dataset's closed label set (None when open)."""
+    table = INTENTS if task == "mir" else EMOTIONS if task == "mer" else {}
+    return list(table[dataset]) if dataset in table else None
+
+
+def prompt_for(task: str, record: Mapping[str, Any], present: Sequence[str], token_counts: Mapping[str, int]) -> str:
+    """The prompt for `task` on a stored record; `present` lists the modalities the clip has."""
+    dialogue = [(t["speaker"], t["utterance"]) for t in record.get("dialogue") or []]
+    return build_prompt(
+        task, present, token_counts, record.get("subtitle", ""), candidates(task, record["dataset"]), dialogue
+    )
+
+
+def answer_for(task: str, record: Mapping[str, Any]) -> str:
+    """The training target for `task` from a stored record's labels."""
+    labels = record["labels"]
+    empathy = EmpathyChain(**labels["empathy"]) if labels.get("empathy") else None
+    return build_answer(
+        task,
+        emotion=labels.get("emotion"),
+        emotions=labels.get("ov_emotions"),
+        intent=labels.get("intent"),
+        reason=labels.get("reason"),
+        empathy=empathy,
+        with_candidates=candidates(task, record["dataset"]) is not None,
+    )

@@ -1,0 +1,131 @@
+"""Training data: shard streams per (task, dataset), mixed with the phase's true task weights, resumable exactly.
+
+Each source streams its split's shards in epochs. An epoch's shard order and shuffle buffer are seeded by
+(seed, source, epoch), and samples are split across DDP ranks by position, so no sample repeats within an
+epoch on any rank. The data position is (mixer RNG state, per-source epoch and samples consumed): restoring
+it and skipping the consumed raw samples (before decoding) replays the same stream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import webdataset as wds
+
+from nanoemox.config import PipelineConfig
+from nanoemox.datasets.registry import DATASETS
+from nanoemox.errors import NanoEmoXError
+from nanoemox.shards.reader import ShardSample, checked_index, shard_urls, to_sample
+from nanoemox.tasks import has_labels
+
+DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers])
+
+
+@dataclass(frozen=True)
+class Source:
+    """One dataset split feeding one task, with its share of the phase's samples."""
+
+    task: str
+    dataset: str
+    urls: tuple[str, ...]
+    size: int
+    weight: float
+
+
+def phase_sources(
+    features: str | Path, cfg: PipelineConfig, phase: str, split: str = "train", required: bool = True
+) -> list[Source]:
+    """The sources of a phase's mix; every problem (unknown dataset, missing or mismatched shards) fails here.
+    With `required` False, datasets that have no such split are left out (held-out splits are optional)."""
+    spec = cfg.train.phases[phase]
+    total_weight = sum(spec.tasks.values())
+    sources = []
+    for task, weight in spec.tasks.items():
+        found = []
+        for dataset in spec.datasets[task]:
+            if dataset not in DATASETS:
+                raise NanoEmoXError(
+                    f"unknown dataset '{dataset}' in train.phases.{phase}.datasets.{task}; known: {', '.join(DATASETS)}"
+                )
+            split_dir = Path(features) / dataset / split
+            if not required and not (split_dir / "index.json").is_file():
+                continue
+            index = checked_index(split_dir, cfg)
+            found.append((dataset, tuple(shard_urls(split_dir, index)), index["total"]))
+        task_size = sum(size for _, _, size in found) or 1
+        for dataset, urls, size in found:
+            sources.append(Source(task, dataset, urls, size, weight / total_weight * size / task_size))
+    return sources
+
+
+class SourceStream:
+    """Endless samples of one source for one DDP rank, epoch after epoch, from a restorable position."""
+
+    def __init__(self, source: Source, seed: int, rank: int, world: int, buffer: int):
+        self.source, self.seed, self.rank, self.world, self.buffer = source, seed, rank, world, buffer
+        self.epoch, self.consumed = 0, 0
+        self._iter = self._start()
+
+    def _raw_epoch(self) -> Iterator[dict[str, Any]]:
+        rng = random.Random(f"{self.seed}/{self.source.task}/{self.source.dataset}/{self.epoch}")
+        urls = list(self.source.urls)
+        rng.shuffle(urls)
+        samples = iter(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
+        mine = itertools.islice(samples, self.rank, None, self.world)  # rank r keeps samples r, r+world, ...
+        return wds.filters.shuffle(bufsize=self.buffer, initial=self.buffer, rng=rng)(mine)
+
+    def _start(self) -> Iterator[dict[str, Any]]:
+        return itertools.islice(self._raw_epoch(), self.consumed, None)
+
+    def __next__(self) -> ShardSample:
+        for _ in range(2):
+            raw = next(self._iter, None)
+            if raw is not None:
+                self.consumed += 1
+                return to_sample(DECODER(raw))
+            self.epoch, self.consumed = self.epoch + 1, 0
+            self._iter = self._start()
+        raise NanoEmoXError(f"{self.source.dataset}: rank {self.rank} of {self.world} gets no samples from its shards")
+
+
+class TaskMixer:
+    """Draws a source by weight for each example; yields (task, sample) pairs whose labels fit the task."""
+
+    def __init__(self, sources: list[Source], seed: int, rank: int = 0, world: int = 1, buffer: int = 1000):
+        self.sources = sources
+        self.rng = random.Random(f"{seed}/mixer/{rank}")
+        self.streams = [SourceStream(s, seed, rank, world, buffer) for s in sources]
+
+    def __iter__(self) -> Iterator[tuple[str, ShardSample]]:
+        weights = [s.weight for s in self.sources]
+        while True:
+            index = self.rng.choices(range(len(self.sources)), weights)[0]
+            sample = next(self.streams[index])
+            if has_labels(self.sources[index].task, sample.record["labels"]):
+                yield self.sources[index].task, sample
+
+    def state(self) -> dict[str, Any]:
+        version, internal, gauss = self.rng.getstate()
+        return {"rng": [version, list(internal), gauss], "streams": [[s.epoch, s.consumed] for s in self.streams]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))
+        for stream, (epoch, consumed) in zip(self.streams, state["streams"], strict=True):
+            stream.epoch, stream.consumed = epoch, consumed
+            stream._iter = stream._start()
+
+
+def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, ShardSample]]:
+    """Up to `limit` held-out (task, sample) pairs per source, in a fixed order."""
+    examples = []
+    for source in sources:
+        samples = (to_sample(DECODER(raw)) for raw in wds.WebDataset(list(source.urls), shardshuffle=False))
+        fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]))
+        examples += itertools.islice(fitting, limit)
+    return examples

@@ -1,0 +1,117 @@
+"""Resumable training checkpoints: heads + LoRA (the model checkpoint) plus optimizer, scheduler, RNG and data
+position, all in safetensors and JSON, written to a temporary folder and swapped in atomically."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from nanoemox.config import PipelineConfig
+from nanoemox.errors import NanoEmoXError
+from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
+from nanoemox.model.nanoemox import NanoEmoX
+
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainerState:
+    step: int = 0
+    finished: bool = False
+    samples: int = 0
+    skipped_steps: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    python_rng: list = field(default_factory=list)
+    optimizer_groups: list = field(default_factory=list)
+    scheduler: dict[str, Any] = field(default_factory=dict)
+    scaler: dict[str, Any] = field(default_factory=dict)
+
+
+def _flatten_optimizer(state: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {f"{index}.{key}": value.contiguous() for index, slots in state.items() for key, value in slots.items()}
+
+
+def _unflatten_optimizer(flat: dict[str, torch.Tensor]) -> dict[int, dict[str, torch.Tensor]]:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in flat.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return state
+
+
+def save_training(
+    out: Path,
+    model: NanoEmoX,
+    cfg: PipelineConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler,
+    state: TrainerState,
+) -> None:
+    """Everything to continue exactly; the folder is replaced only once the new one is complete."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_checkpoint(model, cfg, tmp)
+    optimizer_state = optimizer.state_dict()
+    save_file(_flatten_optimizer(optimizer_state["state"]), tmp / "optimizer.safetensors")
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng |= {f"cuda.{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())}
+    save_file(rng, tmp / "rng.safetensors")
+    version, internal, gauss = random.getstate()
+    state.python_rng = [version, list(internal), gauss]
+    state.optimizer_groups = optimizer_state["param_groups"]
+    state.scheduler = scheduler.state_dict()
+    state.scaler = scaler.state_dict() if scaler.is_enabled() else {}
+    (tmp / STATE_FILE).write_text(json.dumps(asdict(state)))
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_state(out: Path) -> TrainerState | None:
+    """The trainer state of a stage folder, or None when the stage never saved one."""
+    path = out / STATE_FILE
+    if not path.is_file():
+        return None
+    return TrainerState(**json.loads(path.read_text()))
+
+
+def load_training(
+    out: Path,
+    model: NanoEmoX,
+    cfg: PipelineConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler,
+) -> TrainerState:
+    """Restore a stage folder written by `save_training` into freshly built objects."""
+    state = read_state(out)
+    if state is None:
+        raise NanoEmoXError(f"{out}: no {STATE_FILE}; nothing to resume")
+    load_checkpoint(model, cfg, out)
+    device = next(p for p in model.parameters() if p.requires_grad).device
+    flat = {
+        k: v.to(device) if not k.endswith(".step") else v for k, v in load_file(out / "optimizer.safetensors").items()
+    }
+    optimizer.load_state_dict({"state": _unflatten_optimizer(flat), "param_groups": state.optimizer_groups})
+    scheduler.load_state_dict(state.scheduler)
+    if state.scaler:
+        scaler.load_state_dict(state.scaler)
+    rng = load_file(out / "rng.safetensors")
+    torch.set_rng_state(rng["torch"])
+    cuda = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda."))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+    version, internal, gauss = state.python_rng
+    random.setstate((version, tuple(internal), gauss))
+    return state
