@@ -21,7 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strategy", default="p2e", choices=["p2e", "joint", "reverse"], help="curriculum (default p2e)"
     )
-    parser.add_argument("--run", help="run name: heads go to OUT/RUN/<phase>/ (default: the strategy)")
+    parser.add_argument(
+        "--run",
+        "--run-name",
+        dest="run",
+        help="run name: heads go to OUT/RUN/<phase>/ (default: the strategy); under torchrun write --run-name, "
+        "since torchrun takes --run for its own --run-path",
+    )
     parser.add_argument("--features", default="shards", help="shards folder from nanoemox-extract (default shards/)")
     parser.add_argument("--out", default="heads", help="output folder (default heads/)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run exactly where it stopped")

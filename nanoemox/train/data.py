@@ -26,6 +26,15 @@ from nanoemox.tasks import has_labels
 DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers])
 
 
+def every_url(urls: list[str]) -> list[str]:
+    return urls
+
+
+def all_samples(urls: list[str]) -> wds.WebDataset:
+    """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
+    return wds.WebDataset(urls, shardshuffle=False, empty_check=False, nodesplitter=every_url, workersplitter=every_url)
+
+
 @dataclass(frozen=True)
 class Source:
     """One dataset split feeding one task, with its share of the phase's samples."""
@@ -75,7 +84,7 @@ class SourceStream:
         rng = random.Random(f"{self.seed}/{self.source.task}/{self.source.dataset}/{self.epoch}")
         urls = list(self.source.urls)
         rng.shuffle(urls)
-        samples = iter(wds.WebDataset(urls, shardshuffle=False, empty_check=False))
+        samples = iter(all_samples(urls))
         mine = itertools.islice(samples, self.rank, None, self.world)  # rank r keeps samples r, r+world, ...
         return wds.filters.shuffle(bufsize=self.buffer, initial=self.buffer, rng=rng)(mine)
 
@@ -125,7 +134,7 @@ def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, Sh
     """Up to `limit` held-out (task, sample) pairs per source, in a fixed order."""
     examples = []
     for source in sources:
-        samples = (to_sample(DECODER(raw)) for raw in wds.WebDataset(list(source.urls), shardshuffle=False))
+        samples = (to_sample(DECODER(raw)) for raw in all_samples(list(source.urls)))
         fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]))
         examples += itertools.islice(fitting, limit)
     return examples

@@ -12,12 +12,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import make_model
 from nanoemox.cli.train import main
 from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.phases import PHASE_HEADS, PHASES_WITH_LORA
 from nanoemox.synth import write_feature_shards
+
+from conftest import make_model
 
 MIX = [
     "train.phases.1-speech.datasets.mer=[meld]",
@@ -67,7 +68,8 @@ def test_each_p2e_stage_changes_exactly_its_trainable_set(features, tmp_path, ca
     initial = {f"heads.{k}": v for k, v in fresh.heads.state_dict().items()}
     initial |= {f"lora.{k}": v for k, v in load_lora(fresh, tmp_path).items()}
     previous = initial
-    for stage, phase in (("phase1-speech", "1-speech"), ("phase1-visual", "1-visual"), ("phase2", "2"), ("phase3", "3")):
+    stages = (("phase1-speech", "1-speech"), ("phase1-visual", "1-visual"), ("phase2", "2"), ("phase3", "3"))
+    for stage, phase in stages:
         now = saved_tensors(tmp_path / "p2e" / stage)
         changed = {k for k in now if not torch.equal(now[k], previous[k])}
         expected = {k for k in now if k.startswith("heads.") and k.split(".")[1] in PHASE_HEADS[phase]}
