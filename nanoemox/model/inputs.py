@@ -1,5 +1,6 @@
 """Tokenize prompts (and answers) into padded batches: labels only on answer tokens."""
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.model.prompts import ANSWER_END
 
 IGNORE_INDEX = -100
+TOKENIZER_LOCK = threading.Lock()
 
 
 @dataclass
@@ -29,7 +31,7 @@ def encode_for_training(
     rows, label_rows = [], []
     for prompt, answer in zip(prompts, answers, strict=True):
         prompt_ids = _prompt_ids(tokenizer, prompt, max_length - 1)
-        answer_ids = tokenizer(answer + ANSWER_END, add_special_tokens=False).input_ids
+        answer_ids = _token_ids(tokenizer, answer + ANSWER_END)
         answer_ids = answer_ids[: max_length - len(prompt_ids) - 1] + [tokenizer.eos_token_id]
         rows.append(prompt_ids + answer_ids)
         label_rows.append([IGNORE_INDEX] * len(prompt_ids) + answer_ids)
@@ -45,8 +47,13 @@ def encode_for_generation(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[
     return TextBatch(input_ids, attention_mask)
 
 
+def _token_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    with TOKENIZER_LOCK:  # HF fast tokenizers reject concurrent calls ("Already borrowed")
+        return tokenizer(text, add_special_tokens=False).input_ids
+
+
 def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: str, limit: int) -> list[int]:
-    ids = tokenizer(prompt, add_special_tokens=False).input_ids
+    ids = _token_ids(tokenizer, prompt)
     if len(ids) > limit:
         raise NanoEmoXError(
             f"prompt of {len(ids)} tokens exceeds model.lm.max_length ({limit}); "

@@ -9,8 +9,10 @@ it and skipping the consumed raw samples (before decoding) replays the same stre
 from __future__ import annotations
 
 import itertools
+import queue
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,46 @@ class TaskMixer:
         for stream, (epoch, consumed) in zip(self.streams, state["streams"], strict=True):
             stream.epoch, stream.consumed = epoch, consumed
             stream._iter = stream._start()
+
+
+class Prefetcher:
+    """Builds the next items in a background thread while the current step computes.
+
+    Each item comes with the data position right after it, so a checkpoint saves where training really is,
+    not where the prefetcher has read ahead to.
+    """
+
+    def __init__(self, make: Callable[[], Any], position: Callable[[], dict[str, Any]], depth: int = 2):
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.make, self.position = make, position
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._fill, daemon=True)
+        self.thread.start()
+
+    def _fill(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                item = (self.make(), self.position())
+            except Exception as err:  # surfaced in the training loop, not lost in the thread
+                item = (err, None)
+            while not self.stopped.is_set():
+                try:
+                    self.queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item[0], Exception):
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def next(self) -> tuple[Any, dict[str, Any]]:
+        item, position = self.queue.get()
+        if isinstance(item, Exception):
+            raise item
+        return item, position
 
 
 def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, ShardSample]]:

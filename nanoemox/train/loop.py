@@ -19,7 +19,7 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
-from nanoemox.train.data import TaskMixer, phase_sources, validation_examples
+from nanoemox.train.data import Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
 from nanoemox.train.stages import Stage
 from nanoemox.train.state import TrainerState, load_training, read_state, save_training
@@ -169,9 +169,14 @@ def train_stage(
         return StageResult(stage.name, state.step, float("nan"), None, 0.0, 0.0, state.skipped_steps, out)
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trainable = [p for p in model.parameters() if p.requires_grad]
-    data = iter(mixer)
     log = MetricsLog(run_dir / "logs" / stage.name, state.step, enabled=dist.main)
     batch_size, accum = cfg.train.batch_size, cfg.train.grad_accum
+    data = iter(mixer)
+
+    def next_step_batches() -> list[ModelBatch]:
+        return [training_batch(model, [next(data) for _ in range(batch_size)], modalities) for _ in range(accum)]
+
+    prefetch = Prefetcher(next_step_batches, mixer.state)  # the next step's batches build while this one computes
 
     # ---- loop
     started, window_start, window_samples = time.perf_counter(), time.perf_counter(), 0
@@ -182,9 +187,9 @@ def train_stage(
     while state.step < stage.steps:
         optimizer.zero_grad(set_to_none=True)
         step_loss, finite = 0.0, True
-        for _ in range(accum):
-            examples = [next(data) for _ in range(batch_size)]
-            batch = to_device(training_batch(model, examples, modalities), dist.device)
+        micro_batches, position = prefetch.next()
+        for micro_batch in micro_batches:
+            batch = to_device(micro_batch, dist.device)
             with autocast:
                 output = trained(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels)
             loss = output.loss / accum
@@ -202,6 +207,7 @@ def train_stage(
             state.skipped_steps += 1
             bad_in_a_row += 1
             if bad_in_a_row >= cfg.train.max_bad_steps:
+                prefetch.close()
                 raise NanoEmoXError(
                     f"{stage.name}: {bad_in_a_row} non-finite losses in a row at step {state.step}; "
                     "lower the learning rate or check the shards for NaN features"
@@ -237,9 +243,10 @@ def train_stage(
             log.log(state.step, {"val_loss": val_loss})
         if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
             state.finished = state.step == stage.steps
-            state.data = mixer.state()
+            state.data = position
             if dist.main:
                 save_training(out, model, cfg, optimizer, scheduler, scaler, state)
+    prefetch.close()
     bar.close()
     log.close()
     seconds = time.perf_counter() - started

@@ -1,0 +1,1 @@
+"""Benchmark metrics for the six Nano-EmoX tasks, each following its benchmark's published evaluation code."""
