@@ -21,6 +21,7 @@ that wheel's F is 0.
 
 import csv
 import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,7 @@ def _sheet_rows(path: Path, columns: Sequence[str]) -> list[tuple[str | None, ..
     """The named columns of the first sheet of an .xlsx file (header in row 1), cell values as stripped text."""
     try:
         book = openpyxl.load_workbook(_require(path), read_only=True, data_only=True)
-    except (OSError, ValueError, KeyError) as err:  # openpyxl raises these for files that are not .xlsx
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # what openpyxl raises for a non-.xlsx file
         raise EvalError(f"{path}: not a readable .xlsx file ({err})") from err
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
