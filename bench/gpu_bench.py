@@ -92,7 +92,7 @@ def timed(step, steps: int, device: str) -> tuple[float, float, float]:
 
 
 def random_batch(model: NanoEmoX, cfg, batch: int, device: str, task: str = "mer"):
-    """A batch in the shard layout with prompts and answers, as training sees it."""
+    """Features in the shard layout, and the prompts for what each clip has."""
     enc, heads = cfg.model.encoders, cfg.model.heads
     features = ModalityFeatures(
         clip=torch.randn(batch, heads.frames, len(cached_layers(enc.clip)), enc.clip.hidden_size).half(),
@@ -107,39 +107,43 @@ def random_batch(model: NanoEmoX, cfg, batch: int, device: str, task: str = "mer
     return prompts, features
 
 
+def peak_flops(device: str) -> float:
+    if not device.startswith("cuda"):
+        return float("nan")
+    name = torch.cuda.get_device_name()
+    return next((value for key, value in PEAK_BF16_FLOPS.items() if key in name), 989e12)
+
+
 def bench_training(cfg, device: str, batch: int, steps: int) -> dict[str, dict[str, float]]:
     """Per phase: samples/s, step time, peak memory, model FLOPs utilisation (bf16 autocast)."""
     torch.manual_seed(0)
     model = NanoEmoX.from_config(cfg.model, device)
-    text, features = random_batch(model, cfg, batch, device)
-    text = [t.to(device) for t in (text.input_ids, text.attention_mask, text.labels)]
-    tokens = text[0].numel()
+    prompts, features = random_batch(model, cfg, batch, device)
+    answers = [build_answer("mer", emotion="surprise")] * batch
+    encoded = encode_for_training(model.tokenizer, prompts, answers, cfg.model.lm.max_length)
+    ids, mask, labels = (t.to(device) for t in (encoded.input_ids, encoded.attention_mask, encoded.labels))
     lm_params = sum(p.numel() for p in model.lm.parameters())
-    peak_flops = (
-        next((v for k, v in PEAK_BF16_FLOPS.items() if k in torch.cuda.get_device_name()), 989e12)
-        if device.startswith("cuda")
-        else float("nan")
-    )
     results = {}
     for phase in ("1-speech", "1-visual", "2", "3"):
-        trainable = [p for p in model.parameters() if p.requires_grad] if set_trainable(model, phase) else []
+        set_trainable(model, phase)
+        trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=1e-5)
 
-        def step() -> None:
+        def step(optimizer: torch.optim.Optimizer = optimizer) -> None:
             with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-                loss = model(text[0], text[1], features, text[2]).loss
+                loss = model(ids, mask, features, labels).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
         seconds, peak, _ = timed(step, steps, device)
         # forward 2NT + activation gradients 2NT through the frozen LM + weight gradients 2N'T of what trains
-        flops = (4 * lm_params + 2 * sum(p.numel() for p in trainable)) * tokens * steps
+        flops = (4 * lm_params + 2 * sum(p.numel() for p in trainable)) * ids.numel() * steps
         results[phase] = {
             "samples/s": batch * steps / seconds,
             "step ms": 1000 * seconds / steps,
             "peak GiB": peak,
-            "mfu": flops / seconds / peak_flops,
+            "mfu": flops / seconds / peak_flops(device),
         }
     return results
 
@@ -148,16 +152,13 @@ def bench_generation(cfg, device: str, batch: int, new_tokens: int) -> float:
     """Batched greedy generation of `new_tokens` tokens: clips/s."""
     torch.manual_seed(0)
     model = NanoEmoX.from_config(cfg.model, device).eval()
-    text, features = random_batch(model, cfg, batch, device)
-    prompts = encode_for_generation(
-        model.tokenizer,
-        [model.tokenizer.decode(ids[m.bool()]) for ids, m in zip(text.input_ids, text.attention_mask, strict=True)],
-        cfg.model.lm.max_length,
-    )
+    texts, features = random_batch(model, cfg, batch, device)
+    prompts = encode_for_generation(model.tokenizer, texts, cfg.model.lm.max_length)
+    ids, mask = prompts.input_ids.to(device), prompts.attention_mask.to(device)
 
     def step() -> None:
         with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=device.startswith("cuda")):
-            model.generate(prompts.input_ids.to(device), prompts.attention_mask.to(device), features, new_tokens)
+            model.generate(ids, mask, features, new_tokens)
 
     seconds, _, _ = timed(step, 3, device)
     return 3 * batch / seconds
@@ -181,6 +182,10 @@ def main() -> None:
         f"| {r['peak GiB']:.1f} GiB | MFU {r['mfu']:.1%} |"
         for p, r in train.items()
     )
+    extract_row = (
+        f"| extraction encoders (CLIP-L/14 + HuBERT-L + FaceXFormer) | {extract['clips/s']:.1f} clips/s | "
+        f"| {extract['peak GiB']:.1f} GiB | GPU busy {extract['gpu busy']:.0%} |"
+    )
     body = f"""## GPU: {name}
 
 `bash bench/gpu.sh` (preset {args.preset}, random-init weights; encoders fp16, training bf16 autocast).
@@ -189,7 +194,7 @@ trainable part, against the GPU's dense bf16 peak.
 
 | stage | throughput | time | peak memory | |
 |---|---|---|---|---|
-| extraction encoders (CLIP-L/14 + HuBERT-L + FaceXFormer) | {extract["clips/s"]:.1f} clips/s | | {extract["peak GiB"]:.1f} GiB | GPU busy {extract["gpu busy"]:.0%} |
+{extract_row}
 {rows}
 | scoring: batched greedy generation, 16 clips x 32 new tokens | {generate:.1f} clips/s | | | |
 

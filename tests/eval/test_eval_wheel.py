@@ -8,7 +8,6 @@ from nanoemox.eval.errors import EvalError
 from nanoemox.eval.msa import wheel_polarity, word_polarity
 from nanoemox.eval.wheel import EmotionWheels, split_label_list
 
-
 WHEEL_FILES = ("format.csv", "synonym.xlsx", "wheel1.xlsx", "wheel2.xlsx", "wheel3.xlsx", "wheel4.xlsx", "wheel5.xlsx")
 
 
