@@ -8,13 +8,11 @@ every step), all with the same model and the same phase-3 step.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
 import torch
 from results import update_section
 
@@ -22,10 +20,9 @@ from nanoemox.batching import training_batch
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
 from nanoemox.extract.job import ExtractOptions, run_extract
-from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.extract.stages import DecodeStage, EncodeStage, encoded_samples
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
-from nanoemox.shards.reader import ShardSample
 from nanoemox.synth import write_meld_corpus
 from nanoemox.train.data import Prefetcher, TaskMixer, phase_sources
 
@@ -61,20 +58,7 @@ def from_video(model, cfg, records, batch_size):
         chunk = [records[(position + i) % len(records)] for i in range(batch_size)]
         position += batch_size
         rows = [decode.process(r) for r in chunk]
-        out = encode({key: [row[key] for row in rows] for key in rows[0]})
-        samples = [
-            ShardSample(
-                key=r.id,
-                record=json.loads(out["record"][i]),
-                clip=torch.from_numpy(np.asarray(out["clip"][i])),
-                hubert=torch.from_numpy(np.asarray(out["hubert"][i])),
-                face=torch.from_numpy(np.asarray(out["face"][i])),
-                face_mask=torch.from_numpy(np.asarray(out["face_mask"][i])),
-                has_video=bool(out["has_video"][i]),
-                has_audio=bool(out["has_audio"][i]),
-            )
-            for i, r in enumerate(chunk)
-        ]
+        samples = encoded_samples(encode({key: [row[key] for row in rows] for key in rows[0]}))
         yield training_batch(model, [("mer", s) for s in samples])
 
 

@@ -266,8 +266,12 @@ def load_config(
         raw = yaml.safe_load(f) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
-    presets = raw.pop("presets", {}) or {}
+    presets = raw.pop("presets", None)
     name = preset or raw.get("preset", "full")
+    if presets is None:  # a config saved beside an output: already resolved
+        if preset is not None and preset != name:
+            raise ConfigError(f"{path}: this saved config is preset '{name}', not '{preset}'")
+        presets = {name: {}}
     if name not in presets:
         raise ConfigError(f"{path}: unknown preset '{name}'{_suggest(name, presets)}")
     merged = _merge(raw, presets[name] or {})

@@ -40,6 +40,11 @@ def prompt_for(task: str, record: Mapping[str, Any], present: Sequence[str], tok
     )
 
 
+def prompt_id(task: str, dataset: str) -> str:
+    """Which question was asked, recorded with each prediction (the MER question differs with candidates)."""
+    return f"{task}-candidates" if candidates(task, dataset) else task
+
+
 def answer_for(task: str, record: Mapping[str, Any]) -> str:
     """The training target for `task` from a stored record's labels."""
     labels = record["labels"]

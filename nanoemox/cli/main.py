@@ -1,4 +1,4 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards)."""
+"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards, predict)."""
 
 import argparse
 import json
@@ -46,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("store")
     restore.add_argument("split_dir")
     add_config_args(restore)
+
+    predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
+    predict.add_argument("video", help="a video file")
+    predict.add_argument("--run", required=True, help="heads/<run> or one of its phase folders")
+    predict.add_argument("--task", default="mer", choices=["mer", "ov-mer", "msa", "mir", "eri", "erg"])
+    predict.add_argument("--subtitle", default="", help="what is said in the clip")
+    predict.add_argument("--context", help="dialogue history file, one 'speaker: utterance' per line (erg)")
+    predict.add_argument(
+        "--labels", help="candidate labels of this dataset (e.g. meld, mintrec2); mir defaults to mintrec"
+    )
+    predict.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    predict.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    predict.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
 
 
@@ -55,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return datasets_command(args)
     if args.command == "shards":
         return shards_command(args)
+    if args.command == "predict":
+        return predict_command(args)
     if args.command == "info":
         report = parameter_report(config_from_args(args))
         if args.json:
@@ -82,6 +97,21 @@ def datasets_command(args: argparse.Namespace) -> int:
     report = check_dataset(open_dataset(args.name, root, args.layout, args.lenient), args.split)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nanoemox.score.predict import predict_clip, read_context
+    from nanoemox.score.runs import find_checkpoint, run_config
+
+    checkpoint = find_checkpoint(args.run)
+    cfg = run_config(checkpoint, None, args.overrides)
+    context = read_context(Path(args.context)) if args.context else None
+    labels = args.labels or ("mintrec" if args.task == "mir" else "predict")
+    prediction = predict_clip(cfg, checkpoint, Path(args.video), args.task, args.subtitle, context, labels, args.device)
+    print(json.dumps(prediction) if args.json else f"{args.task}: {prediction['output']}")
+    return 0
 
 
 def shards_command(args: argparse.Namespace) -> int:

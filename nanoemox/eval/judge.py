@@ -4,7 +4,7 @@ Clue overlap: the judge summarises the emotional state described by the referenc
 one, and rates their overlap from 1 to 10 (`func_clue_scoring`). Label overlap: the judge first reduces each
 reasoning to its most likely emotion words (`get_summarized_emotions`), then rates the overlap of the two
 (`func_label_scoring`). The prompts say the same in our own words, in English. A reply with no score in 1-10
-is reported under `failed` and left out of that mean.
+is reported under `failed` and left out of that mean (None when no reply has a score).
 """
 
 import re

@@ -40,7 +40,7 @@ class ChatClient:
     timeout_s: float = 120.0
     temperature: float = 0.0
     max_tokens: int = 1000
-    _last_call: float = field(default=float("-inf"), repr=False)
+    _last_call: float = field(default=float("-inf"), init=False, repr=False)
 
     def ask(self, prompt: str) -> str:
         """The reply to one user message."""

@@ -87,6 +87,7 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     dataset = ray.data.from_items(items).map_batches(
         DecodeStage,
         fn_constructor_args=(cfg,),
+        fn_constructor_kwargs={"one_thread": True},
         batch_size=1,
         concurrency=decode_actors,
         num_cpus=(cpus - encoder_cpus) / decode_actors,

@@ -20,6 +20,7 @@ from nanoemox.extract.decode import DecodeError, TimeoutDecoder
 from nanoemox.extract.faces import CROP_SIZE, FaceCropper
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.extract.sampling import SAMPLE_RATE, WINDOW_SECONDS, audio_windows
+from nanoemox.shards.reader import ShardSample
 
 Row = dict[str, Any]
 
@@ -27,14 +28,15 @@ Row = dict[str, Any]
 class DecodeStage:
     """Decode under a timeout, resize frames for CLIP, cut audio windows, crop faces."""
 
-    def __init__(self, cfg: PipelineConfig):
+    def __init__(self, cfg: PipelineConfig, one_thread: bool = False):
         heads = cfg.model.heads
         self.frames, self.windows = heads.frames, heads.windows
         self.image_size = cfg.model.encoders.clip.image_size
         self.decoder = TimeoutDecoder(cfg.extract.backend, heads.frames, cfg.extract.decode_timeout_s)
         ext = cfg.extract
         self.cropper = FaceCropper(ext.face_detector, ext.detect_size, ext.face_margin, ext.face_min_size)
-        torch.set_num_threads(1)  # one actor per core: MTCNN must not oversubscribe
+        if one_thread:  # one Ray actor per core: MTCNN must not oversubscribe
+            torch.set_num_threads(1)
 
     def empty(self) -> Row:
         size, width = self.image_size, int(WINDOW_SECONDS * SAMPLE_RATE)
@@ -97,3 +99,20 @@ class EncodeStage:
             features["hubert"][audio] = self.encoder.speech(np.stack(batch["windows"])[audio])
         keep = ("record", "error", "stage", "meta", "face_mask", "has_video", "has_audio")
         return {key: batch[key] for key in keep} | {name: list(value) for name, value in features.items()}
+
+
+def encoded_samples(batch: dict[str, Any]) -> list[ShardSample]:
+    """EncodeStage output as ShardSamples, for using features in process without writing shards."""
+    return [
+        ShardSample(
+            key=json.loads(text)["id"],
+            record=json.loads(text),
+            clip=torch.from_numpy(np.asarray(batch["clip"][i])),
+            hubert=torch.from_numpy(np.asarray(batch["hubert"][i])),
+            face=torch.from_numpy(np.asarray(batch["face"][i])),
+            face_mask=torch.from_numpy(np.asarray(batch["face_mask"][i], bool)),
+            has_video=bool(batch["has_video"][i]),
+            has_audio=bool(batch["has_audio"][i]),
+        )
+        for i, text in enumerate(batch["record"])
+    ]

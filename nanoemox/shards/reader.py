@@ -15,6 +15,17 @@ from nanoemox.model.nanoemox import ModalityFeatures
 from nanoemox.shards.contract import build_contract, check_contract
 from nanoemox.shards.index import ShardError, read_index
 
+DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers])
+
+
+def every_url(urls: list[str]) -> list[str]:
+    return urls
+
+
+def all_samples(urls: list[str]) -> wds.WebDataset:
+    """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
+    return wds.WebDataset(urls, shardshuffle=False, empty_check=False, nodesplitter=every_url, workersplitter=every_url)
+
 
 @dataclass
 class ShardSample:
@@ -62,8 +73,8 @@ def to_sample(raw: dict[str, Any]) -> ShardSample:
 def iter_split(split_dir: str | Path, cfg: PipelineConfig) -> Iterator[ShardSample]:
     """Every sample of a split in shard order (no shuffling): for scoring, inspection and export."""
     urls = shard_urls(split_dir, checked_index(split_dir, cfg))
-    pipeline = wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode().map(to_sample)
-    yield from pipeline
+    for raw in all_samples(urls):
+        yield to_sample(DECODER(raw))
 
 
 def collate_features(samples: Sequence[ShardSample]) -> ModalityFeatures:

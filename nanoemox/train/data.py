@@ -22,19 +22,8 @@ import webdataset as wds
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
-from nanoemox.shards.reader import ShardSample, checked_index, shard_urls, to_sample
+from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.tasks import has_labels
-
-DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers])
-
-
-def every_url(urls: list[str]) -> list[str]:
-    return urls
-
-
-def all_samples(urls: list[str]) -> wds.WebDataset:
-    """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
-    return wds.WebDataset(urls, shardshuffle=False, empty_check=False, nodesplitter=every_url, workersplitter=every_url)
 
 
 @dataclass(frozen=True)

@@ -56,4 +56,6 @@ def test_ground_truth_problems_are_errors(tmp_path, wheel_dir):
     with pytest.raises(EvalError, match=r"CSV file not found: .*missing\.csv"):
         score_mer_csv(tmp_path / "missing.csv", pred, wheel_dir)
     with pytest.raises(EvalError, match=r"pred2\.csv: missing column\(s\) openset"):
-        score_mer_csv(write(tmp_path / "gt.csv", "name,emo\na,happy\n"), write(tmp_path / "pred2.csv", "name,x\n"), wheel_dir)
+        score_mer_csv(
+            write(tmp_path / "gt.csv", "name,emo\na,happy\n"), write(tmp_path / "pred2.csv", "name,x\n"), wheel_dir
+        )

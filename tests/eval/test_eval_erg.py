@@ -1,15 +1,27 @@
 import pytest
 
+from nanoemox.datasets.record import EmpathyChain
 from nanoemox.eval.erg import FINE_TO_COARSE, distinct_n, distinct_n_corpus, erg_scores
 from nanoemox.eval.errors import EvalError
+from nanoemox.model.prompts import build_answer
 
 
 def answer(emotion: str, reply: str) -> str:
-    return f"<think>Firstly, the event scenario of this conversation is: x\nSecondly, the emotion of the speaker is {emotion}\nThirdly, the emotion cause is y\nFourthly, the goal to response is z</think>\n {reply}"
+    chain = EmpathyChain(scenario="x", emotion=emotion, cause="y", goal="z", response=reply)
+    return build_answer("erg", empathy=chain)
 
 
 def test_fine_to_coarse_follows_e3rg():
-    assert set(FINE_TO_COARSE.values()) == {"neutral", "happy", "surprised", "angry", "fear", "sad", "disgusted", "contempt"}
+    assert set(FINE_TO_COARSE.values()) == {
+        "neutral",
+        "happy",
+        "surprised",
+        "angry",
+        "fear",
+        "sad",
+        "disgusted",
+        "contempt",
+    }
     assert FINE_TO_COARSE["embarrassed"] == "disgusted"  # E3RG's duplicate key: the later entry wins
     assert FINE_TO_COARSE["anxious"] == "sad" and FINE_TO_COARSE["jealous"] == "contempt"
 

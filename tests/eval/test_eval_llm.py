@@ -55,7 +55,7 @@ def fake_llm(monkeypatch):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_port}/v1"
     yield state
@@ -80,7 +80,9 @@ def test_retries_a_500_then_caches_and_never_writes_the_key(fake_llm, tmp_path):
     first = fake_llm.requests[0]
     assert first["path"] == "/v1/chat/completions"
     assert first["auth"] == f"Bearer {KEY}"
-    assert first["body"]["model"] == "judge-model" and first["body"]["messages"] == [{"role": "user", "content": "hello"}]
+    assert first["body"]["model"] == "judge-model" and first["body"]["messages"] == [
+        {"role": "user", "content": "hello"}
+    ]
     assert chat.ask("hello") == "echo: hello"
     assert len(fake_llm.requests) == 2  # the second call is a cache hit
     assert len(list((tmp_path / "cache").glob("*.json"))) == 1

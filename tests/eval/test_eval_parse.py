@@ -61,4 +61,8 @@ def test_parse_erg_splits_the_chain_from_the_reply():
 def test_parse_erg_partial_answers():
     assert parse_erg("Just a reply.") == {"emotion": "", "response": "Just a reply.", "think": ""}
     cut = parse_erg("<think>Firstly, x\nSecondly, the emotion of the speaker is sad.\nThirdly")
-    assert cut == {"emotion": "sad", "response": "", "think": "Firstly, x\nSecondly, the emotion of the speaker is sad.\nThirdly"}
+    assert cut == {
+        "emotion": "sad",
+        "response": "",
+        "think": "Firstly, x\nSecondly, the emotion of the speaker is sad.\nThirdly",
+    }

@@ -38,7 +38,13 @@ def test_split_label_list_is_affectgpts_string_to_list():
 def test_word_forms_and_synonyms_reach_the_same_level1_class(wheels):
     # wheel1's level-1 'mad' via the word itself, a synonym and a word form
     for word in ("angry", "furious", "anger", "Mad "):
-        assert [wheels.level1(word.lower().strip(), wheel) for wheel in range(5)] == ["mad", "angry", "mad", "anger", "mad"]
+        assert [wheels.level1(word.lower().strip(), wheel) for wheel in range(5)] == [
+            "mad",
+            "angry",
+            "mad",
+            "anger",
+            "mad",
+        ]
     for word in ("sad", "sadness", "sorrowful", "depressed"):
         assert wheels.classes([word], 0) == {"sad"}
     assert [wheels.level1("neutral", wheel) for wheel in range(5)] == [""] * 5

@@ -124,7 +124,8 @@ def test_killed_run_resumes_with_the_same_losses(features, tmp_path):
     assert train(features, tmp_path / "b", "--phase", "2", "--resume", overrides=overrides) == 0
     uninterrupted = [m["loss"] for m in metrics(tmp_path / "a", "p2e", "phase2") if "loss" in m]
     resumed = [m["loss"] for m in metrics(tmp_path / "b", "p2e", "phase2") if "loss" in m]
-    assert len(uninterrupted) == 8 and resumed == uninterrupted
+    # the same data and RNG step for step; float reductions may round differently across processes
+    assert len(uninterrupted) == 8 and resumed == pytest.approx(uninterrupted, rel=1e-6)
 
 
 def test_joint_and_reverse_strategies_run(features, tmp_path, capsys):

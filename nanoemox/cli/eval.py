@@ -1,0 +1,108 @@
+"""`nanoemox-eval`: benchmark metrics for our predictions, other systems' CSVs, and the report of a run."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.errors import NanoEmoXError
+
+COMMANDS = ("mer", "ov-mer", "report")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"nanoemox-eval{' ' + command if command else ''}",
+        description="Score predictions against a dataset's labels; or `nanoemox-eval mer|ov-mer --gt --pred` for "
+        "MER-UniBench CSVs of any system; or `nanoemox-eval report --run heads/<run>`.",
+    )
+    if command in ("mer", "ov-mer"):
+        parser.add_argument("--gt", required=True, help="ground truth CSV (mer: name,emo; ov-mer: name,openset)")
+        parser.add_argument("--pred", required=True, help="predictions CSV (name,openset)")
+        parser.add_argument("--wheel-dir", required=True, help="AffectGPT's emotion_wheel folder")
+    elif command == "report":
+        parser.add_argument("--run", required=True, help="heads/<run>")
+        parser.add_argument("--out", help="output folder (default <run>/report)")
+    else:
+        parser.add_argument("--predictions", required=True, help="predictions.jsonl from nanoemox-score")
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--root", help="dataset folder (default: datasets.<name> in the config)")
+        parser.add_argument("--split", default="test")
+        parser.add_argument("--layout", help="annotation layout (default: picked from disk)")
+        parser.add_argument("--wheel-dir", help="AffectGPT's emotion_wheel folder (MER hit rate, OV-MER, MSA)")
+        parser.add_argument(
+            "--extractor-url", help="OpenAI-compatible endpoint to extract emotion labels (MER-UniBench)"
+        )
+        parser.add_argument("--judge-url", help="OpenAI-compatible endpoint of the ERI judge")
+        parser.add_argument("--out", help="results JSON (default: <run>/eval/<dataset>-<split>.json)")
+        add_config_args(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def default_out(predictions: Path, dataset: str, split: str) -> Path:
+    """heads/<run>/predictions/x.jsonl -> heads/<run>/eval/<dataset>-<split>.json, else beside the file."""
+    if predictions.parent.name == "predictions":
+        return predictions.parent.parent / "eval" / f"{dataset}-{split}.json"
+    return predictions.with_suffix(".eval.json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
+    if command in ("mer", "ov-mer"):
+        from nanoemox.eval.csv_scoring import score_mer_csv, score_ov_mer_csv
+
+        score = score_mer_csv if command == "mer" else score_ov_mer_csv
+        result = score(args.gt, args.pred, args.wheel_dir)
+        print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items() if k != "warnings"))
+        return 0
+    if command == "report":
+        from nanoemox.eval.report import write_report
+
+        out = write_report(Path(args.run), Path(args.out) if args.out else None)
+        print((out / "report.md").read_text())
+        print(f"report written to {out}")
+        return 0
+    from dataclasses import replace
+
+    from nanoemox.eval.benchmark import evaluate
+
+    cfg = config_from_args(args)
+    endpoints = {k: v for k, v in (("extractor_url", args.extractor_url), ("judge_url", args.judge_url)) if v}
+    root = args.root or cfg.datasets.get(args.dataset)
+    if root is None:
+        raise NanoEmoXError(
+            f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
+        )
+    predictions = Path(args.predictions)
+    result = evaluate(
+        predictions, args.dataset, root, args.split, replace(cfg.eval, **endpoints), args.wheel_dir, args.layout
+    )
+    out = Path(args.out) if args.out else default_out(predictions, args.dataset, args.split)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for task, scores in result["tasks"].items():
+            shown = "  ".join(
+                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in scores.items()
+                if not isinstance(v, list | dict)
+            )
+            print(f"{args.dataset}/{args.split} {task}: {shown}")
+        for warning in result["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"results written to {out}")
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run(main))
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,64 @@
+"""`nanoemox-score`: batch generation over a dataset's shards, one JSON line per clip and task."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from nanoemox.cli.common import run
+from nanoemox.errors import NanoEmoXError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nanoemox-score",
+        description="Generate answers for every clip of a shard split. Re-running resumes (written ids are skipped).",
+    )
+    parser.add_argument("--run", required=True, help="heads/<run> (its most advanced finished phase) or a phase folder")
+    parser.add_argument("--features", default="shards", help="shards folder (default shards/)")
+    parser.add_argument("--dataset", required=True, help="dataset name, e.g. meld")
+    parser.add_argument("--split", default="test", help="split to score (default test)")
+    parser.add_argument("--task", action="append", help="task(s) to ask (default: every task the dataset has)")
+    parser.add_argument("--out", help="predictions file (default: <run>/predictions/<dataset>-<split>.jsonl)")
+    parser.add_argument("--sample", action="store_true", help="the paper's sampling (temperature 1, top-p 0.9)")
+    parser.add_argument("--address", help="an existing Ray cluster: spread shards over actors")
+    parser.add_argument("--num-gpus", type=int, default=0, help="Ray actors, one model per GPU")
+    parser.add_argument("--device", help="in-process device (default: cuda when available)")
+    parser.add_argument("--config", help="config (default: the one saved with the heads)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import torch
+
+    from nanoemox.datasets import reader_class
+    from nanoemox.score.job import score_in_process, score_on_ray
+    from nanoemox.score.runs import find_checkpoint, run_config
+
+    checkpoint = find_checkpoint(args.run)
+    overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
+    cfg = run_config(checkpoint, args.config, overrides)
+    split_dir = Path(args.features) / args.dataset / args.split
+    tasks = args.task or list(reader_class(args.dataset).tasks)
+    unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
+    if unknown:
+        raise NanoEmoXError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(cfg.score.max_new_tokens)}")
+    run_dir = checkpoint.parent if checkpoint.name.startswith(("phase", "joint")) else checkpoint
+    out = Path(args.out or run_dir / "predictions" / f"{args.dataset}-{args.split}.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.address or args.num_gpus:
+        summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
+    else:
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, device)
+    print(f"{summary.line()} -> {out}")
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run(main))
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,125 @@
+"""`nanoemox-eval report`: every benchmark scored for a run, as the paper's tables (markdown, CSV, JSON) and plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from nanoemox.eval.errors import EvalError
+
+TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Tables 2-5
+    ("Table 2. Emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
+    ("Table 2. Sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
+    ("Table 3. Open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
+    ("Table 4. Intent recognition (MIR), MMLA protocol", "mir", ("acc", "wf1", "wp")),
+    ("Table 5. Emotion reasoning (ERI), LLM judge 1-10", "eri", ("clue_overlap", "label_overlap")),
+    ("Table 5. Empathetic response generation (ERG)", "erg", ("emotion_acc", "coarse_hit", "dist1", "dist2")),
+]
+PAPER_NOTE = "The paper's Nano-EmoX row is not bundled: add its values from the paper beside ours."
+MAIN_METRIC = {task: metrics[0] for _, task, metrics in TABLES}
+SCALED = {"clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
+
+
+def collect(run: Path) -> list[dict[str, Any]]:
+    """Every eval result saved for the run (heads/<run>/eval/*.json)."""
+    files = sorted((run / "eval").glob("*.json"))
+    if not files:
+        raise EvalError(f"{run}/eval has no results; run nanoemox-eval --predictions ... for this run first")
+    return [json.loads(f.read_text()) for f in files]
+
+
+def shown(metric: str, value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    return f"{value:.2f}" if metric in SCALED else f"{100 * value:.2f}"
+
+
+def tables(results: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
+    """Markdown of all tables, and the same rows for the CSV."""
+    lines, rows = [f"{PAPER_NOTE}\n"], [["table", "dataset", "split", "metric", "value"]]
+    for title, task, metrics in TABLES:
+        found = [r for r in results if task in r["tasks"]]
+        if not found:
+            continue
+        lines += [f"## {title}", "", "| dataset | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+        for result in found:
+            scores = result["tasks"][task]
+            lines.append(
+                f"| {result['dataset']} ({result['split']}) | "
+                + " | ".join(shown(m, scores.get(m)) for m in metrics)
+                + " |"
+            )
+            rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
+        lines.append("")
+    return "\n".join(lines), rows
+
+
+def latest_gates(run: Path) -> dict[str, list[float]]:
+    """Fusion gate weights per task from the last logged step of the last stage that logged them."""
+    for stage in ("phase3", "joint", "phase2"):
+        path = run / "logs" / stage / "metrics.jsonl"
+        if path.is_file():
+            logged = [json.loads(line) for line in path.read_text().splitlines()]
+            with_gates = [entry["gates"] for entry in logged if entry.get("gates")]
+            if with_gates:
+                return with_gates[-1]
+    return {}
+
+
+def plot(results: list[dict[str, Any]], gates: dict[str, list[float]], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    bars = [
+        (f"{r['dataset']}\n{task}", r["tasks"][task].get(MAIN_METRIC.get(task, "")))
+        for r in results
+        for task in r["tasks"]
+    ]
+    bars = [(name, value) for name, value in bars if isinstance(value, int | float)]
+    if bars:
+        fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(bars)), 3.5))
+        ax.bar([b[0] for b in bars], [100 * b[1] for b in bars], color="#4c72b0")
+        ax.set_ylabel("main metric (x100)")
+        ax.set_title("Scores per dataset and task")
+        fig.tight_layout()
+        fig.savefig(out / "scores.png", dpi=120)
+        plt.close(fig)
+        written.append(out / "scores.png")
+    if gates:
+        fig, ax = plt.subplots(figsize=(4 + len(gates), 3.5))
+        width = 0.8 / max(len(next(iter(gates.values()))), 1)
+        for expert in range(len(next(iter(gates.values())))):
+            ax.bar(
+                [i + expert * width for i in range(len(gates))],
+                [g[expert] for g in gates.values()],
+                width,
+                label=f"expert {expert + 1}",
+            )
+        ax.set_xticks([i + width for i in range(len(gates))], list(gates))
+        ax.set_ylabel("gate weight")
+        ax.set_title("Fusion gate weights per task")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "gates.png", dpi=120)
+        plt.close(fig)
+        written.append(out / "gates.png")
+    return written
+
+
+def write_report(run: Path, out: Path | None = None) -> Path:
+    out = out or run / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    results = collect(run)
+    markdown, rows = tables(results)
+    (out / "report.md").write_text(f"# Nano-EmoX results: {run.name}\n\n{markdown}")
+    with (out / "report.csv").open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    gates = latest_gates(run)
+    (out / "report.json").write_text(json.dumps({"results": results, "gates": gates}, indent=1))
+    plot(results, gates, out)
+    return out

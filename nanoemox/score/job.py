@@ -1,0 +1,193 @@
+"""Score a shard split: batched generation per task, one JSON line per (clip, task); re-running resumes.
+
+In process by default; with `--num-gpus` or `--address`, shards are spread over Ray Data actors (one model
+per GPU) and the driver writes the lines.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from nanoemox.batching import generation_batch
+from nanoemox.config import PipelineConfig
+from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
+from nanoemox.model.checkpoint import load_checkpoint
+from nanoemox.model.nanoemox import NanoEmoX
+from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
+from nanoemox.tasks import candidates, prompt_id
+
+
+@dataclass
+class ScoreSummary:
+    dataset: str
+    split: str
+    written: int = 0
+    skipped: int = 0  # already in the predictions file
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        rate = self.written / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.dataset}/{self.split}: {self.written} predictions written, {self.skipped} already there, "
+            f"{rate:.2f} clips/s"
+        )
+
+
+def parse_answer(task: str, text: str, dataset: str) -> Any:
+    """The label(s) in a generated answer, in the form the metrics take."""
+    if task in ("mer", "ov-mer", "msa"):
+        return parse_emotions(text)
+    if task == "mir":
+        return parse_intent(text, candidates("mir", dataset) or [])
+    if task == "erg":
+        return parse_erg(text)
+    return text.strip()
+
+
+def load_model(cfg: PipelineConfig, checkpoint: Path, device: str) -> NanoEmoX:
+    model = NanoEmoX.from_config(cfg.model, device)
+    load_checkpoint(model, cfg, checkpoint)
+    return model.eval()
+
+
+def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[ShardSample], device: str) -> list[dict]:
+    """One prediction line per sample, all for `task`."""
+    batch = generation_batch(model, [task] * len(samples), samples)
+    score = cfg.score
+    texts = model.generate(
+        batch.text.input_ids.to(device),
+        batch.text.attention_mask.to(device),
+        batch.features.to(device),
+        max_new_tokens=score.max_new_tokens.get(task, 64),
+        do_sample=score.do_sample,
+        temperature=score.temperature,
+        top_p=score.top_p,
+    )
+    rows = []
+    for sample, text in zip(samples, texts, strict=True):
+        dataset = sample.record["dataset"]
+        rows.append(
+            {
+                "id": sample.record["id"],
+                "dataset": dataset,
+                "task": task,
+                "prompt_id": prompt_id(task, dataset),
+                "output": text,
+                "answer": parse_answer(task, text, dataset),
+            }
+        )
+    return rows
+
+
+def read_done(path: Path) -> set[tuple[str, str]]:
+    """(id, task) pairs already written; a torn last line (a killed job) is dropped from the file."""
+    if not path.is_file():
+        return set()
+    good, done = [], set()
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+            done.add((row["id"], row["task"]))
+            good.append(line)
+        except (json.JSONDecodeError, KeyError):
+            continue
+    path.write_text("".join(line + "\n" for line in good))
+    return done
+
+
+def batches(samples: Iterator[ShardSample], size: int) -> Iterator[list[ShardSample]]:
+    chunk: list[ShardSample] = []
+    for sample in samples:
+        chunk.append(sample)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def score_in_process(
+    cfg: PipelineConfig, checkpoint: Path, split_dir: Path, tasks: list[str], out: Path, device: str
+) -> ScoreSummary:
+    index = checked_index(split_dir, cfg)
+    summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
+    done = read_done(out)
+    model = load_model(cfg, checkpoint, device)
+    started = time.perf_counter()
+    with (
+        out.open("a") as sink,
+        tqdm(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
+    ):
+        for task in tasks:
+            todo = (s for s in iter_split(split_dir, cfg) if (s.record["id"], task) not in done)
+            for chunk in batches(todo, cfg.score.batch_size):
+                with torch.inference_mode():
+                    rows = predict(model, cfg, task, chunk, device)
+                sink.writelines(json.dumps(row) + "\n" for row in rows)
+                sink.flush()
+                summary.written += len(rows)
+                bar.update(len(rows))
+    summary.skipped = len(done)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class ShardScorer:
+    """Ray Data actor: one model on one GPU, scoring whole shards."""
+
+    def __init__(self, cfg: PipelineConfig, checkpoint: Path, tasks: list[str], done: set, device: str):
+        self.cfg, self.tasks, self.done, self.device = cfg, tasks, done, device
+        self.model = load_model(cfg, checkpoint, device)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        lines = []
+        for url in batch["url"]:
+            samples = [to_sample(DECODER(raw)) for raw in all_samples([url])]
+            for task in self.tasks:
+                todo = (s for s in samples if (s.record["id"], task) not in self.done)
+                for chunk in batches(todo, self.cfg.score.batch_size):
+                    with torch.inference_mode():
+                        lines += [json.dumps(r) for r in predict(self.model, self.cfg, task, chunk, self.device)]
+        return {"line": lines}
+
+
+def score_on_ray(
+    cfg: PipelineConfig, checkpoint: Path, split_dir: Path, tasks: list[str], out: Path, address: str | None, gpus: int
+) -> ScoreSummary:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    index = checked_index(split_dir, cfg)
+    summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
+    done = read_done(out)
+    device = "cuda" if gpus else "cpu"
+    dataset = ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]).map_batches(
+        ShardScorer,
+        fn_constructor_args=(cfg, checkpoint, tasks, done, device),
+        batch_size=1,
+        concurrency=max(gpus, 1),
+        num_gpus=1 if gpus else 0,
+    )
+    started = time.perf_counter()
+    with (
+        out.open("a") as sink,
+        tqdm(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
+    ):
+        for row in dataset.iter_rows():
+            sink.write(row["line"] + "\n")
+            sink.flush()
+            summary.written += 1
+            bar.update()
+    summary.skipped = len(done)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,28 @@
+"""Finding a run's heads: a stage folder, or the last finished stage of a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nanoemox.config import PipelineConfig, load_config
+from nanoemox.errors import NanoEmoXError
+from nanoemox.train.state import read_state
+
+STAGE_PREFERENCE = ("phase3", "joint", "phase2", "phase1-visual", "phase1-speech")
+
+
+def find_checkpoint(run: str | Path) -> Path:
+    """`heads/<run>/phase3` as given, or, for `heads/<run>`, its most advanced finished stage."""
+    run = Path(run)
+    if (run / "heads.safetensors").is_file():
+        return run
+    for stage in STAGE_PREFERENCE:
+        state = read_state(run / stage)
+        if state is not None and state.finished:
+            return run / stage
+    raise NanoEmoXError(f"{run}: no finished training stage ({', '.join(STAGE_PREFERENCE)}); run nanoemox-train first")
+
+
+def run_config(checkpoint: Path, config: str | None, overrides: list[str]) -> PipelineConfig:
+    """The config the heads were trained with (or --config), with --set overrides (e.g. score.batch_size)."""
+    return load_config(config or checkpoint / "config.yaml", None, overrides)

@@ -1,0 +1,115 @@
+"""nanoemox-score, nanoemox-eval and the report on synthetic shards (tiny preset, CPU)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nanoemox.cli.eval import main as eval_main
+from nanoemox.cli.score import main as score_main
+from nanoemox.config import load_config
+from nanoemox.errors import NanoEmoXError
+from nanoemox.model.checkpoint import save_checkpoint
+from nanoemox.synth import write_feature_shards, write_meld_corpus
+
+from conftest import make_model
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("score")
+    cfg = load_config(preset="tiny")
+    write_feature_shards(root / "shards", "meld", "test", cfg, 6, shard_size=4)
+    checkpoint = save_checkpoint(make_model(cfg), cfg, root / "heads" / "run" / "phase3")
+    return root, checkpoint
+
+
+def score(root: Path, checkpoint: Path, *args: str) -> int:
+    return score_main(["--run", str(checkpoint), "--features", str(root / "shards"), "--dataset", "meld", *args])
+
+
+def test_score_writes_each_clip_and_task_once_and_resumes(setup, capsys):
+    root, checkpoint = setup
+    out = root / "heads" / "run" / "predictions" / "meld-test.jsonl"
+    out.unlink(missing_ok=True)
+    assert score(root, checkpoint) == 0
+    assert "12 predictions written, 0 already there" in capsys.readouterr().out
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["task"], r["id"]) for r in rows) == sorted(
+        (t, f"meld_test_{i}") for t in ("mer", "msa") for i in range(6)
+    )
+    assert {r["prompt_id"] for r in rows} == {"mer-candidates", "msa"}
+    assert all(set(r) == {"id", "dataset", "task", "prompt_id", "output", "answer"} for r in rows)
+    out.write_text(out.read_text() + '{"id": "torn')  # a job killed mid-line
+    assert score(root, checkpoint) == 0
+    assert "0 predictions written, 12 already there" in capsys.readouterr().out
+    assert len(out.read_text().splitlines()) == 12
+
+
+def test_score_errors(setup):
+    root, checkpoint = setup
+    with pytest.raises(NanoEmoXError, match="no finished training stage"):
+        score(root, root / "heads")
+    with pytest.raises(NanoEmoXError, match="unknown task"):
+        score(root, checkpoint, "--task", "dance")
+    with pytest.raises(NanoEmoXError, match="no index.json"):
+        score(root, checkpoint, "--split", "dev")
+
+
+def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path, capsys):
+    root, _ = setup
+    corpus = write_meld_corpus(tmp_path / "meld", [{"emotion": e, "file": "missing"} for e in ("joy", "anger", "joy")])
+    rows = [
+        {"id": "dia0_utt0", "task": "mer", "output": "The most likely label is joy.", "answer": ["joy"]},
+        {"id": "dia1_utt0", "task": "mer", "output": "The most likely label is joy.", "answer": ["joy"]},
+        {"id": "dia1_utt0", "task": "mer", "output": "dup", "answer": ["anger"]},
+        {"id": "ghost", "task": "mer", "output": "", "answer": []},
+    ]
+    predictions = root / "heads" / "run" / "predictions" / "meld-test-handmade.jsonl"
+    predictions.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
+    wheel = str(reference / "emotion_wheel")
+    assert (
+        eval_main(["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus), "--wheel-dir", wheel])
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "mer: accuracy=0.3333" in captured.out  # dia0 right, dia1 wrong, dia2 missing
+    for warning in (
+        "malformed line skipped",
+        "duplicate prediction for dia1_utt0",
+        "1 predicted id(s) are not in",
+        "1 id(s) have no prediction",
+        "1 empty output",
+    ):
+        assert warning in captured.err
+    result = json.loads((root / "heads" / "run" / "eval" / "meld-test.json").read_text())
+    assert result["tasks"]["mer"]["n"] == 3 and 0 <= result["tasks"]["mer"]["hitrate"] <= 1
+    assert eval_main(["report", "--run", str(root / "heads" / "run")]) == 0
+    report = root / "heads" / "run" / "report"
+    assert "| meld (test) | " in (report / "report.md").read_text()
+    assert (
+        (report / "scores.png").is_file() and (report / "report.csv").is_file() and (report / "report.json").is_file()
+    )
+
+
+def test_eval_needs_wheels_for_wheel_metrics_and_a_predictions_file(tmp_path):
+    corpus = write_meld_corpus(tmp_path / "meld", [{"file": "missing"}])
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "dia0_utt0", "task": "msa", "output": "x", "answer": ["joy"]}) + "\n")
+    with pytest.raises(NanoEmoXError, match="pass --wheel-dir"):
+        eval_main(["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus)])
+    with pytest.raises(NanoEmoXError, match="predictions file not found"):
+        eval_main(["--predictions", str(tmp_path / "none.jsonl"), "--dataset", "meld", "--root", str(corpus)])
+
+
+def test_predict_one_clip(setup, tmp_path, capsys):
+    from nanoemox.cli.main import main
+    from nanoemox.synth import voice, write_clip
+
+    checkpoint = setup[1]
+    clip = write_clip(tmp_path / "hello.mp4", 2.0, audio=voice(2.0))
+    assert main(["predict", str(clip), "--run", str(checkpoint), "--subtitle", "hi", "--json"]) == 0
+    prediction = json.loads(capsys.readouterr().out)
+    assert prediction["id"] == "hello" and prediction["task"] == "mer" and isinstance(prediction["answer"], list)
+    with pytest.raises(NanoEmoXError, match="missing.mp4: file not found"):
+        main(["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)])
