@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint info clean
+.PHONY: test lint info demo clean
 
 $(STAMP): pyproject.toml
 	@command -v ffmpeg >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q ffmpeg; } \
@@ -26,4 +26,7 @@ info: $(STAMP)
 	$(VENV)/bin/nanoemox info --preset full
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-out
+
+demo: $(STAMP)
+	$(VENV)/bin/nanoemox demo run --out demo-out

@@ -143,3 +143,11 @@ def test_ablation_switches_build_and_run(overrides):
     out = model(batch.input_ids, batch.attention_mask, features, batch.labels)
     assert torch.isfinite(out.loss)
     out.loss.backward()
+
+
+def test_random_init_lm_is_the_same_in_every_process(tiny_cfg):
+    """Heads trained on the tiny random LM must meet the same LM when scoring, whatever the RNG state."""
+    first, second = make_model(tiny_cfg, seed=1), make_model(tiny_cfg, seed=2)
+    weights = zip(first.lm.get_base_model().parameters(), second.lm.get_base_model().parameters(), strict=True)
+    frozen = [(a, b) for a, b in weights if not a.requires_grad]
+    assert frozen and all(torch.equal(a, b) for a, b in frozen)

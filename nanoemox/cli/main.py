@@ -1,4 +1,4 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards, predict)."""
+"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards, predict, demo)."""
 
 import argparse
 import json
@@ -47,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("split_dir")
     add_config_args(restore)
 
+    demo = commands.add_parser("demo", help="the whole pipeline on a generated corpus (tiny preset, CPU)")
+    demo_actions = demo.add_subparsers(dest="action", required=True)
+    corpus = demo_actions.add_parser("make-corpus", help="write the demo corpus in four datasets' native formats")
+    corpus.add_argument("--out", default="demo-out/corpus")
+    corpus.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
+    demo_run = demo_actions.add_parser("run", help="corpus -> extract -> train -> score -> eval -> report")
+    demo_run.add_argument("--out", default="demo-out")
+    demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
+    demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
+
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
     predict.add_argument("--run", required=True, help="heads/<run> or one of its phase folders")
@@ -70,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return shards_command(args)
     if args.command == "predict":
         return predict_command(args)
+    if args.command == "demo":
+        return demo_command(args)
     if args.command == "info":
         report = parameter_report(config_from_args(args))
         if args.json:
@@ -97,6 +109,19 @@ def datasets_command(args: argparse.Namespace) -> int:
     report = check_dataset(open_dataset(args.name, root, args.layout, args.lenient), args.split)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    if args.action == "make-corpus":
+        from nanoemox.demo.corpus import make_corpus
+
+        for name, root in make_corpus(args.out, args.scale).items():
+            print(f"{name}: {root}")
+        return 0
+    from nanoemox.demo.run import run_demo
+
+    run_demo(args.out, args.scale, args.steps_scale)
+    return 0
 
 
 def predict_command(args: argparse.Namespace) -> int:

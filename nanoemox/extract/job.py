@@ -103,7 +103,7 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     return dataset.iter_rows()
 
 
-def run_split(cfg: PipelineConfig, options: ExtractOptions, split: str, records: list[Record]) -> ExtractSummary:
+def open_split(cfg: PipelineConfig, options: ExtractOptions, split: str) -> tuple[ShardWriter, ExtractSummary]:
     split_dir = Path(options.out) / options.dataset / split
     writer = ShardWriter(
         split_dir,
@@ -115,28 +115,7 @@ def run_split(cfg: PipelineConfig, options: ExtractOptions, split: str, records:
         config_hash=cfg.model_hash(),
     )
     save_config(cfg, split_dir)
-    summary = ExtractSummary(options.dataset, split)
-    todo = [r for r in records if r.id not in writer.done]
-    summary.skipped = len(records) - len(todo)
-    started = time.perf_counter()
-    with (
-        writer.failures_path.open("w") as failures,
-        tqdm(total=len(todo), desc=f"{options.dataset}/{split}", unit="clip") as bar,
-    ):
-        for row in feature_rows(cfg, todo) if todo else []:
-            record = json.loads(row["record"])
-            if row["error"]:
-                summary.failed += 1
-                summary.failures.append(row["error"])
-                failures.write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
-                failures.flush()
-            else:
-                write_clip(writer, record, row, summary)
-            bar.update()
-    writer.close()
-    summary.seconds = time.perf_counter() - started
-    summary.bytes_written = writer.bytes_written
-    return summary
+    return writer, ExtractSummary(options.dataset, split)
 
 
 def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSummary) -> None:
@@ -156,10 +135,42 @@ def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSum
     summary.done += 1
 
 
-def run_extract(cfg: PipelineConfig, options: ExtractOptions) -> list[ExtractSummary]:
-    """Extract every requested split of a dataset; returns one summary per split."""
-    reader = open_dataset(options.dataset, options.root, options.layout, options.lenient)
-    splits = [options.split] if options.split else list(reader.splits)
-    plans = {split: list(reader.read(split))[: options.limit] for split in splits}
-    start_ray(cfg)
-    return [run_split(cfg, options, split, records) for split, records in plans.items() if records]
+def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSummary]:
+    """Extract every requested split of one or more datasets in one Ray Data pass (actors start once);
+    returns one summary per split."""
+    opened: dict[tuple[str, str], tuple[ShardWriter, ExtractSummary]] = {}
+    todo: list[Record] = []
+    for options in jobs:
+        reader = open_dataset(options.dataset, options.root, options.layout, options.lenient)
+        for split in [options.split] if options.split else reader.splits:
+            records = list(reader.read(split))[: options.limit]
+            if not records:
+                continue
+            writer, summary = opened[(options.dataset, split)] = open_split(cfg, options, split)
+            pending = [r for r in records if r.id not in writer.done]
+            summary.skipped = len(records) - len(pending)
+            todo += pending
+    logs = {key: writer.failures_path.open("w") for key, (writer, _) in opened.items()}
+    started = time.perf_counter()
+    if todo:
+        start_ray(cfg)
+    names = ", ".join(sorted({options.dataset for options in jobs}))
+    with tqdm(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
+        for row in feature_rows(cfg, todo) if todo else []:
+            record = json.loads(row["record"])
+            key = (record["dataset"], record["split"])
+            writer, summary = opened[key]
+            if row["error"]:
+                summary.failed += 1
+                summary.failures.append(row["error"])
+                logs[key].write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
+                logs[key].flush()
+            else:
+                write_clip(writer, record, row, summary)
+            bar.update()
+    for key, (writer, summary) in opened.items():
+        logs[key].close()
+        writer.close()
+        summary.seconds = time.perf_counter() - started
+        summary.bytes_written = writer.bytes_written
+    return [summary for _, summary in opened.values()]

@@ -17,6 +17,8 @@ from nanoemox.hub import load_pretrained
 from nanoemox.model.prompts import PLACEHOLDERS
 from nanoemox.model.tiny_tokenizer import build_tiny_tokenizer
 
+RANDOM_INIT_SEED = 0
+
 
 def qwen2_config(cfg: LMConfig) -> Qwen2Config:
     return Qwen2Config(
@@ -50,8 +52,10 @@ def build_lm(cfg: LMConfig, lora: LoraConfig, vocab_size: int, dtype: torch.dtyp
     if cfg.init == "pretrained":
         key = "model.lm.name_or_path"
         lm = load_pretrained(AutoModelForCausalLM, cfg.name_or_path, cfg.revision, key, dtype=dtype)
-    else:
-        lm = Qwen2ForCausalLM(qwen2_config(cfg)).to(dtype)
+    else:  # the same random weights in every process: heads trained on it must meet it again when scoring
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            lm = Qwen2ForCausalLM(qwen2_config(cfg)).to(dtype)
     return add_lora(lm, lora, vocab_size)
 
 
