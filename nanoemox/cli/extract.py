@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    from nanoemox.extract.job import ExtractOptions, run_extract
+    from nanoemox.extract.job import ExtractOptions, run_extract, total_line
 
     options = ExtractOptions(
         args.dataset, root, args.out, args.split, args.layout, args.lenient, args.limit, args.overwrite
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = run_extract(cfg, options)
     for summary in summaries:
         print(summary.line())
+    print(total_line(summaries))
     failed = sum(s.failed for s in summaries)
     if failed:
         print(f"{failed} clip(s) failed; see failures.jsonl in each split folder", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +13,10 @@ from nanoemox.datasets.record import Record
 from nanoemox.errors import NanoEmoXError
 
 SPLIT_NAMES = {"train": "train", "val": "dev", "valid": "dev", "dev": "dev", "test": "test"}  # as releases write them
+
+
+# The lenient reader whose files are being read, if any: its text files may hold a few non-UTF-8 bytes.
+LENIENT_READER: ContextVar[DatasetReader | None] = ContextVar("lenient_reader", default=None)
 
 
 class DatasetError(NanoEmoXError):
@@ -56,7 +61,11 @@ class DatasetReader:
         if split is not None and split not in self.splits:
             raise DatasetError(f"{self.name}: unknown split '{split}'; choose from {', '.join(self.splits)}")
         for name in [split] if split else self.splits:
-            yield from self.read_split(name)
+            token = LENIENT_READER.set(self if self.lenient else None)
+            try:
+                yield from self.read_split(name)
+            finally:
+                LENIENT_READER.reset(token)
 
     def bad_row(self, path: Path, line: int, message: str) -> None:
         """A malformed row: an error naming file and line, or (lenient) skipped and counted."""
@@ -78,11 +87,18 @@ class DatasetReader:
 
 
 def read_text(path: Path) -> str:
-    """A text file as UTF-8 (a BOM is dropped); any other encoding is an error naming the file."""
+    """A text file as UTF-8 (a BOM is dropped). Any other encoding is an error naming the file, except while a
+    lenient reader reads: then undecodable bytes become U+FFFD and the reader counts the file."""
+    data = path.read_bytes()
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {err.start}); re-save it as UTF-8") from err
+        message = f"{path}: not UTF-8 text (byte {err.start})"
+        lenient = LENIENT_READER.get()
+        if lenient is None:
+            raise DatasetError(f"{message}; re-save it as UTF-8, or pass --lenient to replace the bad bytes") from err
+        lenient.skipped.append(f"{message}: undecodable bytes replaced")
+        return data.decode("utf-8-sig", errors="replace")
 
 
 def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:

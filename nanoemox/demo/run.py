@@ -17,7 +17,7 @@ from nanoemox.datasets import open_dataset
 from nanoemox.demo.corpus import make_corpus
 from nanoemox.eval.benchmark import evaluate
 from nanoemox.eval.report import write_report
-from nanoemox.extract.job import ExtractOptions, run_extract
+from nanoemox.extract.job import ExtractOptions, run_extract, total_line
 from nanoemox.score.job import score_in_process
 from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
 from nanoemox.train.stages import plan_stages
@@ -66,8 +66,8 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
     save_config(cfg, out)
 
     banner(2, "nanoemox-extract: decode once, faces, frozen encoders once -> shards")
-    for summary in run_extract(cfg, *(ExtractOptions(name, str(root), str(shards)) for name, root in roots.items())):
-        print(summary.line(), flush=True)
+    summaries = run_extract(cfg, *(ExtractOptions(name, str(root), str(shards)) for name, root in roots.items()))
+    print("\n".join(s.line() for s in summaries) + "\n" + total_line(summaries), flush=True)
 
     banner(3, "nanoemox-train: P2E phases 1 (speech, visual), 2 (intent), 3 (all tasks + LoRA)")
     stages = plan_stages(cfg, "p2e")

@@ -6,6 +6,7 @@ The driver writes the shards, so each tar appears atomically and the job resumes
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from nanoemox.datasets.record import Record
 from nanoemox.extract.stages import DecodeStage, EncodeStage
 from nanoemox.shards.contract import build_contract
 from nanoemox.shards.writer import ShardWriter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,14 +39,20 @@ class ExtractSummary:
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        rate = self.done / self.seconds if self.seconds else 0.0
         per_clip = self.bytes_written / self.done / 1024 if self.done else 0.0
         return (
             f"{self.dataset}/{self.split}: {self.done} clips written, {self.skipped} already done, "
             f"{self.failed} failed, {self.no_face_clips} without a face ({self.no_face_frames} frames), "
-            f"{self.no_audio} without audio; {rate:.2f} clips/s, {self.bytes_written / 1e6:.1f} MB "
-            f"({per_clip:.0f} KB/clip)"
+            f"{self.no_audio} without audio; {self.bytes_written / 1e6:.1f} MB ({per_clip:.0f} KB/clip)"
         )
+
+
+def total_line(summaries: list[ExtractSummary]) -> str:
+    """One line for a whole pass (its splits share the wall time): clips and clips/s."""
+    done = sum(s.done for s in summaries)
+    seconds = max((s.seconds for s in summaries), default=0.0)
+    rate = done / seconds if seconds else 0.0
+    return f"extract: {done} clips in {seconds:.0f} s ({rate:.2f} clips/s)"
 
 
 @dataclass
@@ -70,6 +79,8 @@ def start_ray(cfg: PipelineConfig) -> None:
             log_to_driver=False,
             configure_logging=False,
         )
+    for name in ("ray", "ray.data"):  # our own progress bar and summary say what matters
+        logging.getLogger(name).setLevel(logging.ERROR)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.execution_options.preserve_order = True  # same input, same shards
@@ -142,8 +153,11 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
     todo: list[Record] = []
     for options in jobs:
         reader = open_dataset(options.dataset, options.root, options.layout, options.lenient)
-        for split in [options.split] if options.split else reader.splits:
-            records = list(reader.read(split))[: options.limit]
+        splits = [options.split] if options.split else list(reader.splits)
+        plans = {split: list(reader.read(split))[: options.limit] for split in splits}
+        for message in reader.skipped:
+            log.warning("%s (--lenient)", message)
+        for split, records in plans.items():
             if not records:
                 continue
             writer, summary = opened[(options.dataset, split)] = open_split(cfg, options, split)

@@ -1,6 +1,6 @@
 import pytest
 
-from nanoemox.datasets import MalformedRowError, open_dataset
+from nanoemox.datasets import DatasetError, MalformedRowError, open_dataset
 
 from conftest import link_files
 
@@ -32,3 +32,14 @@ def test_history_resets_per_dialogue_and_bad_labels(tmp_path):
     assert [len(r.dialogue) for r in records] == [0, 1, 0]
     assert records[1].dialogue[0].utterance == "Hi, you."
     assert len(reader.skipped) == 1
+
+
+def test_non_utf8_subtitles_fail_clearly_or_are_repaired_when_lenient(tmp_path):
+    (tmp_path / "test_sent_emo.csv").write_bytes(
+        (HEADER + "1,Caf\xe9 now,Ann,joy,positive,0,0,1,1,0,1\n").encode("latin-1")
+    )
+    with pytest.raises(DatasetError, match=r"test_sent_emo.csv: not UTF-8 text \(byte \d+\).*--lenient"):
+        list(open_dataset("meld", tmp_path).read("test"))
+    reader = open_dataset("meld", tmp_path, lenient=True)
+    [record] = list(reader.read("test"))
+    assert record.subtitle == "Caf\ufffd now" and "undecodable bytes replaced" in reader.skipped[0]

@@ -24,8 +24,11 @@ BAD_AND_GOOD = [
 
 def test_job_goes_on_past_bad_clips_and_resumes(tmp_path, capsys):
     root = write_meld_corpus(tmp_path / "meld", BAD_AND_GOOD)
+    csv_path = root / "test_sent_emo.csv"
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"Line 0", b"Caf\xe9 0"))  # a Latin-1 subtitle
     out = tmp_path / "shards"
     argv = ["--dataset", "meld", "--root", str(root), "--out", str(out), "--preset", "tiny", "--num-cpus", "2"]
+    argv.append("--lenient")
     assert main([*argv, "--shard-size", "3"]) == 0
     summary = capsys.readouterr().out
     assert "meld/test: 4 clips written, 0 already done, 3 failed, 1 without a face" in summary
@@ -50,6 +53,7 @@ def test_job_goes_on_past_bad_clips_and_resumes(tmp_path, capsys):
     assert not samples["dia1_utt0"].has_audio and not samples["dia1_utt0"].hubert.any()
     assert samples["dia2_utt0"].has_video and not samples["dia2_utt0"].face_mask.any()
     assert samples["dia0_utt0"].face_mask.all() and samples["dia0_utt0"].record["labels"]["emotion"] == "joy"
+    assert samples["dia0_utt0"].record["subtitle"] == "Caf\ufffd 0"  # the non-UTF-8 subtitle did not stop the job
 
     assert main(argv) == 0  # the same command again: nothing new, failures retried
     assert "0 clips written, 4 already done, 3 failed" in capsys.readouterr().out

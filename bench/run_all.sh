@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every CPU benchmark, in one go; each rewrites its own section of bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+make -s .venv/.installed
+.venv/bin/python bench/extract_bench.py --clips 100
+.venv/bin/python bench/train_bench.py --steps 30
