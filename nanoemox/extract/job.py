@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Record
@@ -65,25 +66,6 @@ class ExtractOptions:
     lenient: bool = False
     limit: int | None = None
     overwrite: bool = False
-
-
-def start_ray(cfg: PipelineConfig) -> None:
-    """Local Ray by default, or the cluster at extract.address."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(
-            address=cfg.extract.address,
-            num_cpus=cfg.extract.num_cpus if cfg.extract.address is None else None,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    for name in ("ray", "ray.data"):  # our own progress bar and summary say what matters
-        logging.getLogger(name).setLevel(logging.ERROR)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.execution_options.preserve_order = True  # same input, same shards
 
 
 def feature_rows(cfg: PipelineConfig, records: list[Record]):
@@ -167,7 +149,7 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
     logs = {key: writer.failures_path.open("w") for key, (writer, _) in opened.items()}
     started = time.perf_counter()
     if todo:
-        start_ray(cfg)
+        start_ray(cfg.extract.address, cfg.extract.num_cpus)
     names = ", ".join(sorted({options.dataset for options in jobs}))
     with tqdm(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from nanoemox.batching import generation_batch
+from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
 from nanoemox.model.checkpoint import load_checkpoint
@@ -164,9 +165,7 @@ def score_on_ray(
 ) -> ScoreSummary:
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    start_ray(address)
     index = checked_index(split_dir, cfg)
     summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
     done = read_done(out)

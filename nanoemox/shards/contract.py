@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from nanoemox.config import PipelineConfig, cached_layers, diff_configs
+from nanoemox.config import ClipConfig, HubertConfig, PipelineConfig, cached_layers, diff_configs
 from nanoemox.errors import NanoEmoXError
 
 SCHEMA_VERSION = 1
@@ -16,6 +16,18 @@ class ShardContractError(NanoEmoXError):
     """Shards made with other encoders, layers or shapes than the model expects."""
 
 
+def _encoder_entry(encoder: ClipConfig | HubertConfig, positions: int) -> dict[str, Any]:
+    """Which transformer, which layers, what shape: per frame (CLIP) or per 2 s window (HuBERT)."""
+    layers = cached_layers(encoder)
+    return {
+        "init": encoder.init,
+        "name_or_path": encoder.name_or_path if encoder.init == "pretrained" else "random",
+        "revision": encoder.revision,
+        "layers": layers,
+        "shape": [positions, len(layers), encoder.hidden_size],
+    }
+
+
 def build_contract(cfg: PipelineConfig) -> dict[str, Any]:
     """`model`: what the heads depend on (checked by readers); `preprocessing`: how clips were cut (recorded)."""
     enc, heads, ext = cfg.model.encoders, cfg.model.heads, cfg.extract
@@ -23,20 +35,8 @@ def build_contract(cfg: PipelineConfig) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "frames": heads.frames,
         "windows": heads.windows,
-        "clip": {
-            "init": enc.clip.init,
-            "name_or_path": enc.clip.name_or_path if enc.clip.init == "pretrained" else "random",
-            "revision": enc.clip.revision,
-            "layers": cached_layers(enc.clip),
-            "shape": [heads.frames, len(cached_layers(enc.clip)), enc.clip.hidden_size],
-        },
-        "hubert": {
-            "init": enc.hubert.init,
-            "name_or_path": enc.hubert.name_or_path if enc.hubert.init == "pretrained" else "random",
-            "revision": enc.hubert.revision,
-            "layers": cached_layers(enc.hubert),
-            "shape": [heads.windows, len(cached_layers(enc.hubert)), enc.hubert.hidden_size],
-        },
+        "clip": _encoder_entry(enc.clip, heads.frames),
+        "hubert": _encoder_entry(enc.hubert, heads.windows),
         "face": {
             "init": enc.face.init,
             "checkpoint": enc.face.checkpoint if enc.face.init == "pretrained" else "random",

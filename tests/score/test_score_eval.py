@@ -113,3 +113,20 @@ def test_predict_one_clip(setup, tmp_path, capsys):
     assert prediction["id"] == "hello" and prediction["task"] == "mer" and isinstance(prediction["answer"], list)
     with pytest.raises(NanoEmoXError, match="missing.mp4: file not found"):
         main(["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)])
+
+
+def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
+    from nanoemox.score.job import score_in_process, score_on_ray
+    from nanoemox.score.runs import run_config
+
+    root, checkpoint = setup
+    cfg = run_config(checkpoint, None, [])
+    split = root / "shards" / "meld" / "test"
+    local, actors = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    score_in_process(cfg, checkpoint, split, ["mer"], local, "cpu")
+    summary = score_on_ray(cfg, checkpoint, split, ["mer"], actors, None, 0)
+    assert summary.written == 6
+    by_id = {json.loads(line)["id"]: json.loads(line) for line in actors.read_text().splitlines()}
+    for line in local.read_text().splitlines():
+        row = json.loads(line)
+        assert by_id[row["id"]]["output"] == row["output"]  # greedy: the same answers
