@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from nanoemox.eval.errors import EvalError
 
 TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Tables 2-5
@@ -17,7 +19,11 @@ TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Table
     ("Table 5. Emotion reasoning (ERI), LLM judge 1-10", "eri", ("clue_overlap", "label_overlap")),
     ("Table 5. Empathetic response generation (ERG)", "erg", ("emotion_acc", "coarse_hit", "dist1", "dist2")),
 ]
-PAPER_NOTE = "The paper's Nano-EmoX row is not bundled: add its values from the paper beside ours."
+PAPER_NOTE = (
+    "Nano-EmoX (paper): Huang et al., Nano-EmoX: Unifying Multimodal Emotional Intelligence from Perception to"
+    " Empathy, arXiv:2603.02123 (CVPR 2026), values as printed in its tables."
+)
+PAPER = yaml.safe_load((Path(__file__).parent / "paper_results.yaml").read_text()) or {}  # {task: {dataset: {m: v}}}
 MAIN_METRIC = {task: metrics[0] for _, task, metrics in TABLES}
 SCALED = {"clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
 
@@ -30,10 +36,10 @@ def collect(run: Path) -> list[dict[str, Any]]:
     return [json.loads(f.read_text()) for f in files]
 
 
-def shown(metric: str, value: Any) -> str:
+def shown(metric: str, value: Any, scale: bool = True) -> str:
     if not isinstance(value, int | float):
         return "-"
-    return f"{value:.2f}" if metric in SCALED else f"{100 * value:.2f}"
+    return f"{100 * value:.2f}" if scale and metric not in SCALED else f"{value:.2f}"
 
 
 def tables(results: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
@@ -52,6 +58,12 @@ def tables(results: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
                 + " |"
             )
             rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
+        for dataset in dict.fromkeys(r["dataset"] for r in found):  # the paper's row, as printed (already x100)
+            paper = (PAPER.get(task) or {}).get(dataset)
+            if paper:
+                cells = " | ".join(shown(m, paper.get(m), scale=False) for m in metrics)
+                lines.append(f"| {dataset}, Nano-EmoX (paper) | {cells} |")
+                rows += [[title, dataset, "Nano-EmoX (paper)", m, paper.get(m)] for m in metrics]
         lines.append("")
     return "\n".join(lines), rows
 

@@ -9,6 +9,7 @@ from nanoemox.cli.eval import main as eval_main
 from nanoemox.cli.score import main as score_main
 from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
+from nanoemox.eval import report as report_module
 from nanoemox.model.checkpoint import save_checkpoint
 from nanoemox.synth import write_feature_shards, write_meld_corpus
 
@@ -56,7 +57,7 @@ def test_score_errors(setup):
         score(root, checkpoint, "--split", "dev")
 
 
-def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path, capsys):
+def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path, capsys, monkeypatch):
     root, _ = setup
     corpus = write_meld_corpus(tmp_path / "meld", [{"emotion": e, "file": "missing"} for e in ("joy", "anger", "joy")])
     rows = [
@@ -84,9 +85,14 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
         assert warning in captured.err
     result = json.loads((root / "heads" / "run" / "eval" / "meld-test.json").read_text())
     assert result["tasks"]["mer"]["n"] == 3 and 0 <= result["tasks"]["mer"]["hitrate"] <= 1
+    assert isinstance(report_module.PAPER, dict)  # the bundled paper_results.yaml loads
+    # a stand-in paper value (not the paper's), to check the row is laid out beside ours
+    monkeypatch.setattr(report_module, "PAPER", {"mer": {"meld": {"hitrate": 12.5}}})
     assert eval_main(["report", "--run", str(root / "heads" / "run")]) == 0
     report = root / "heads" / "run" / "report"
-    assert "| meld (test) | " in (report / "report.md").read_text()
+    markdown = (report / "report.md").read_text()
+    assert "| meld (test) | " in markdown and "| meld, Nano-EmoX (paper) | 12.50 | - |" in markdown
+    assert "arXiv:2603.02123" in markdown
     assert (
         (report / "scores.png").is_file() and (report / "report.csv").is_file() and (report / "report.json").is_file()
     )
