@@ -1,4 +1,4 @@
-"""Label vocabularies per dataset, in each dataset's official order; MER and MIR candidate lists come from here."""
+"""Label vocabularies per dataset, in official order; nanoemox.tasks draws MER and MIR candidates from them."""
 
 EMOTIONS = {
     "mer2023": ("neutral", "angry", "happy", "sad", "worried", "surprise"),
@@ -25,16 +25,6 @@ INTENTS = {
         "warn",
     ),
 }  # fmt: skip
-
-
-def emotion_candidates(dataset: str) -> list[str]:
-    """The MER candidate labels for a dataset's prompt."""
-    return list(EMOTIONS[dataset])
-
-
-def intent_candidates(dataset: str) -> list[str]:
-    """The MIR candidate intents for a dataset's prompt."""
-    return list(INTENTS[dataset])
 
 
 def vocabulary(dataset: str) -> tuple[str, ...] | None:

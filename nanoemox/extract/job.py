@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,6 @@ class ExtractSummary:
     no_audio: int = 0
     bytes_written: int = 0
     seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         per_clip = self.bytes_written / self.done / 1024 if self.done else 0.0
@@ -158,7 +157,6 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
             writer, summary = opened[key]
             if row["error"]:
                 summary.failed += 1
-                summary.failures.append(row["error"])
                 logs[key].write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
                 logs[key].flush()
             else:
