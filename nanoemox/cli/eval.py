@@ -24,6 +24,14 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     elif command == "report":
         parser.add_argument("--run", required=True, help="heads/<run>")
         parser.add_argument("--out", help="output folder (default <run>/report)")
+        parser.add_argument(
+            "--published",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="YAML of published results to show beside ours (layout of nanoemox/eval/paper_results.yaml); "
+            "repeatable",
+        )
     else:
         parser.add_argument("--predictions", required=True, help="predictions.jsonl from nanoemox-score")
         parser.add_argument("--dataset", required=True)
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "report":
         from nanoemox.eval.report import write_report
 
-        out = write_report(Path(args.run), Path(args.out) if args.out else None)
+        out = write_report(Path(args.run), Path(args.out) if args.out else None, [Path(p) for p in args.published])
         print((out / "report.md").read_text())
         print(f"report written to {out}")
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,7 @@ TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Table
     ("Table 5. Emotion reasoning (ERI), LLM judge 1-10", "eri", ("clue_overlap", "label_overlap")),
     ("Table 5. Empathetic response generation (ERG)", "erg", ("emotion_acc", "coarse_hit", "dist1", "dist2")),
 ]
-PAPER_NOTE = (
-    "Nano-EmoX (paper): Huang et al., Nano-EmoX: Unifying Multimodal Emotional Intelligence from Perception to"
-    " Empathy, arXiv:2603.02123 (CVPR 2026), values as printed in its tables."
-)
-PAPER = yaml.safe_load((Path(__file__).parent / "paper_results.yaml").read_text()) or {}  # {task: {dataset: {m: v}}}
+BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's own Nano-EmoX rows
 MAIN_METRIC = {task: metrics[0] for _, task, metrics in TABLES}
 SCALED = {"clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
 
@@ -42,9 +39,35 @@ def shown(metric: str, value: Any, scale: bool = True) -> str:
     return f"{100 * value:.2f}" if scale and metric not in SCALED else f"{value:.2f}"
 
 
-def tables(results: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
-    """Markdown of all tables, and the same rows for the CSV."""
-    lines, rows = [f"{PAPER_NOTE}\n"], [["table", "dataset", "split", "metric", "value"]]
+def load_published(path: Path) -> dict[str, dict[str, Any]]:
+    """Rows of published results, checked: {label: {"source": str, "results": {task: {dataset: {metric: v}}}}}."""
+    try:
+        systems = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise EvalError(f"{path}: cannot read published results: {err}") from err
+    metrics_of = {task: metrics for _, task, metrics in TABLES}
+    if not isinstance(systems, dict):
+        raise EvalError(f"{path}: expected a mapping of row labels, got {type(systems).__name__}")
+    for label, system in systems.items():
+        if not isinstance(system, dict) or set(system) - {"source", "results"}:
+            raise EvalError(f"{path}: '{label}' must have only 'source' and 'results'")
+        for task, datasets in (system.get("results") or {}).items():
+            if task not in metrics_of:
+                raise EvalError(f"{path}: '{label}': unknown task '{task}' (one of {', '.join(metrics_of)})")
+            for dataset, scores in (datasets or {}).items():
+                for metric, value in (scores or {}).items():
+                    where = f"{path}: '{label}' {task}/{dataset}/{metric}"
+                    if metric not in metrics_of[task]:
+                        raise EvalError(f"{where}: unknown metric (one of {', '.join(metrics_of[task])})")
+                    if not isinstance(value, int | float) or isinstance(value, bool):
+                        raise EvalError(f"{where}: value must be a number, got {value!r}")
+    return systems
+
+
+def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) -> tuple[str, list[list[str]]]:
+    """Markdown of all tables, and the same rows for the CSV; published rows (as printed) under ours."""
+    lines, rows = [], [["table", "dataset", "split", "metric", "value"]]
+    cited: dict[str, str] = {}
     for title, task, metrics in TABLES:
         found = [r for r in results if task in r["tasks"]]
         if not found:
@@ -58,14 +81,22 @@ def tables(results: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
                 + " |"
             )
             rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
-        for dataset in dict.fromkeys(r["dataset"] for r in found):  # the paper's row, as printed (already x100)
-            paper = (PAPER.get(task) or {}).get(dataset)
-            if paper:
-                cells = " | ".join(shown(m, paper.get(m), scale=False) for m in metrics)
-                lines.append(f"| {dataset}, Nano-EmoX (paper) | {cells} |")
-                rows += [[title, dataset, "Nano-EmoX (paper)", m, paper.get(m)] for m in metrics]
+        for dataset in dict.fromkeys(r["dataset"] for r in found):
+            for label, system in published.items():
+                printed = ((system.get("results") or {}).get(task) or {}).get(dataset)
+                if printed:
+                    cited[label] = system.get("source", "")
+                    cells = " | ".join(shown(m, printed.get(m), scale=False) for m in metrics)
+                    lines.append(f"| {dataset}, {label} | {cells} |")
+                    rows += [[title, dataset, label, m, printed.get(m)] for m in metrics]
         lines.append("")
-    return "\n".join(lines), rows
+    notes = [f"{label}: {source}" for label, source in cited.items()]
+    if not cited:
+        notes.append(
+            "No published rows for these datasets. The paper's values are not bundled (see "
+            "nanoemox/eval/paper_results.yaml); add rows with `--published FILE` in the same layout."
+        )
+    return "\n\n".join(notes) + "\n\n" + "\n".join(lines), rows
 
 
 def latest_gates(run: Path) -> dict[str, list[float]]:
@@ -123,11 +154,15 @@ def plot(results: list[dict[str, Any]], gates: dict[str, list[float]], out: Path
     return written
 
 
-def write_report(run: Path, out: Path | None = None) -> Path:
+def write_report(run: Path, out: Path | None = None, published: Sequence[Path] = ()) -> Path:
+    """Tables, CSV, JSON and plots for a run; rows from the bundled paper file and each `published` file."""
     out = out or run / "report"
-    out.mkdir(parents=True, exist_ok=True)
     results = collect(run)
-    markdown, rows = tables(results)
+    systems: dict[str, dict[str, Any]] = {}
+    for path in (BUNDLED, *published):
+        systems.update(load_published(path))
+    out.mkdir(parents=True, exist_ok=True)
+    markdown, rows = tables(results, systems)
     (out / "report.md").write_text(f"# Nano-EmoX results: {run.name}\n\n{markdown}")
     with (out / "report.csv").open("w", newline="") as f:
         csv.writer(f).writerows(rows)

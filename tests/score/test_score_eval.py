@@ -1,9 +1,11 @@
 """nanoemox-score, nanoemox-eval and the report on synthetic shards (tiny preset, CPU)."""
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nanoemox.cli.eval import main as eval_main
 from nanoemox.cli.score import main as score_main
@@ -85,14 +87,21 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
         assert warning in captured.err
     result = json.loads((root / "heads" / "run" / "eval" / "meld-test.json").read_text())
     assert result["tasks"]["mer"]["n"] == 3 and 0 <= result["tasks"]["mer"]["hitrate"] <= 1
-    assert isinstance(report_module.PAPER, dict)  # the bundled paper_results.yaml loads
-    # a stand-in paper value (not the paper's), to check the row is laid out beside ours
-    monkeypatch.setattr(report_module, "PAPER", {"mer": {"meld": {"hitrate": 12.5}}})
     assert eval_main(["report", "--run", str(root / "heads" / "run")]) == 0
     report = root / "heads" / "run" / "report"
     markdown = (report / "report.md").read_text()
-    assert "| meld (test) | " in markdown and "| meld, Nano-EmoX (paper) | 12.50 | - |" in markdown
-    assert "arXiv:2603.02123" in markdown
+    assert "| meld (test) | " in markdown and "The paper's values are not bundled" in markdown  # none bundled yet
+    # stand-in published values (not the paper's), to check they are laid out beside ours, as printed
+    published = tmp_path / "published.yaml"
+    published.write_text(
+        yaml.safe_dump({"AffectGPT (stand-in)": {"source": "a test", "results": {"mer": {"meld": {"hitrate": 12.5}}}}})
+    )
+    assert eval_main(["report", "--run", str(root / "heads" / "run"), "--published", str(published)]) == 0
+    markdown = (report / "report.md").read_text()
+    assert "| meld, AffectGPT (stand-in) | 12.50 | - |" in markdown and "AffectGPT (stand-in): a test" in markdown
+    assert ["Table 2. Emotion recognition (MER), hit rate", "meld", "AffectGPT (stand-in)", "hitrate", "12.5"] in list(
+        csv.reader((report / "report.csv").open())
+    )
     assert (
         (report / "scores.png").is_file() and (report / "report.csv").is_file() and (report / "report.json").is_file()
     )
@@ -136,3 +145,27 @@ def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
     for line in local.read_text().splitlines():
         row = json.loads(line)
         assert by_id[row["id"]]["output"] == row["output"]  # greedy: the same answers
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("x: [1", "cannot read published results"),
+        ("- a\n- b\n", "expected a mapping of row labels"),
+        ("S: {results: {sentiment: {}}}", "unknown task 'sentiment'"),
+        ("S: {results: {mer: {meld: {f1: 50}}}}", "mer/meld/f1: unknown metric"),
+        ("S: {results: {mer: {meld: {hitrate: high}}}}", "value must be a number, got 'high'"),
+        ("S: {source: x, extra: 1}", "must have only 'source' and 'results'"),
+    ],
+)
+def test_published_rows_file_errors_name_file_and_key(tmp_path, content, message):
+    path = tmp_path / "rows.yaml"
+    path.write_text(content)
+    with pytest.raises(NanoEmoXError, match=message) as err:
+        report_module.load_published(path)
+    assert str(path) in str(err.value)
+
+
+def test_bundled_paper_rows_load():
+    systems = report_module.load_published(report_module.BUNDLED)
+    assert "Nano-EmoX (paper)" in systems and "arXiv:2603.02123" in systems["Nano-EmoX (paper)"]["source"]
