@@ -10,6 +10,7 @@ from typing import Any
 
 from nanoemox.datasets.labels import EMOTIONS, INTENTS
 from nanoemox.datasets.record import EmpathyChain
+from nanoemox.errors import NanoEmoXError
 from nanoemox.model.prompts import build_answer, build_prompt
 
 
@@ -30,6 +31,15 @@ def candidates(task: str, dataset: str) -> list[str] | None:
     """MER candidate emotions / MIR candidate intents of a dataset's closed label set (None when open)."""
     table = INTENTS if task == "mir" else EMOTIONS if task == "mer" else {}
     return list(table[dataset]) if dataset in table else None
+
+
+def check_askable(task: str, dataset: str) -> None:
+    """Refuse, before any model is loaded, a task whose prompt needs candidates the dataset does not have."""
+    if task == "mir" and candidates("mir", dataset) is None:
+        raise NanoEmoXError(
+            f"the mir prompt lists the dataset's candidate intents and '{dataset}' has none; "
+            f"ask mir on {' or '.join(INTENTS)}"
+        )
 
 
 def prompt_for(task: str, record: Mapping[str, Any], present: Sequence[str], token_counts: Mapping[str, int]) -> str:

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from nanoemox.datasets import reader_class
     from nanoemox.score.job import score_in_process, score_on_ray
     from nanoemox.score.runs import find_checkpoint, run_config
+    from nanoemox.tasks import check_askable
 
     checkpoint = find_checkpoint(args.run)
     overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
     if unknown:
         raise NanoEmoXError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(cfg.score.max_new_tokens)}")
+    for task in tasks:
+        check_askable(task, args.dataset)
     run_dir = checkpoint.parent if checkpoint.name.startswith(("phase", "joint")) else checkpoint
     out = Path(args.out or run_dir / "predictions" / f"{args.dataset}-{args.split}.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from nanoemox.datasets.record import Record, Turn
 from nanoemox.errors import NanoEmoXError
 from nanoemox.extract.stages import DecodeStage, EncodeStage, encoded_samples
 from nanoemox.score.job import load_model, predict
+from nanoemox.tasks import check_askable
 
 
 def read_context(path: Path) -> list[Turn]:
@@ -39,6 +40,7 @@ def predict_clip(
     """Decode, crop faces, encode, and answer `task` for one clip; `labels_from` names the candidate set."""
     if not video.is_file():
         raise NanoEmoXError(f"{video}: file not found")
+    check_askable(task, labels_from)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     record = Record(
         id=video.stem.replace(".", "_"),

@@ -55,6 +55,8 @@ def test_score_errors(setup):
         score(root, root / "heads")
     with pytest.raises(NanoEmoXError, match="unknown task"):
         score(root, checkpoint, "--task", "dance")
+    with pytest.raises(NanoEmoXError, match="'meld' has none; ask mir on mintrec or mintrec2"):
+        score(root, checkpoint, "--task", "mir")
     with pytest.raises(NanoEmoXError, match="no index.json"):
         score(root, checkpoint, "--split", "dev")
 
@@ -128,6 +130,8 @@ def test_predict_one_clip(setup, tmp_path, capsys):
     assert prediction["id"] == "hello" and prediction["task"] == "mer" and isinstance(prediction["answer"], list)
     with pytest.raises(NanoEmoXError, match="missing.mp4: file not found"):
         main(["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)])
+    with pytest.raises(NanoEmoXError, match="'meld' has none"):
+        main(["predict", str(clip), "--run", str(checkpoint), "--task", "mir", "--labels", "meld"])
 
 
 def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
