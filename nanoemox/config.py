@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_yaml, yaml_problem
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipeline.yaml"
 MODALITIES = ("speech", "visual", "face", "fusion")
@@ -262,8 +263,7 @@ def load_config(
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    with path.open() as f:
-        raw = yaml.safe_load(f) or {}
+    raw = read_yaml(path, "config file") or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     presets = raw.pop("presets", None)
@@ -358,7 +358,10 @@ def _apply_override(data: dict, item: str, path: Path) -> None:
         node = child
     if parts[-1] not in node and not _is_open_mapping(parts):
         raise ConfigError(f"--set {key}: unknown key '{key}'{_suggest(parts[-1], node)}")
-    node[parts[-1]] = yaml.safe_load(text)
+    try:
+        node[parts[-1]] = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {key}: value {text!r} is not valid YAML ({yaml_problem(err)})") from err
 
 
 def _is_open_mapping(parts: list[str]) -> bool:

@@ -65,7 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 
         score = score_mer_csv if command == "mer" else score_ov_mer_csv
         result = score(args.gt, args.pred, args.wheel_dir)
-        print(json.dumps(result) if args.json else "  ".join(f"{k}={v}" for k, v in result.items() if k != "warnings"))
+        if args.json:
+            print(json.dumps(result))
+            return 0
+        print("  ".join(f"{k}={v}" for k, v in result.items() if k != "warnings"))
+        for warning in result.get("warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
         return 0
     if command == "report":
         from nanoemox.eval.report import write_report

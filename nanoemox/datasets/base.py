@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nanoemox import files
 from nanoemox.datasets.record import Record
 from nanoemox.errors import NanoEmoXError
 
@@ -89,16 +90,14 @@ class DatasetReader:
 def read_text(path: Path) -> str:
     """A text file as UTF-8 (a BOM is dropped). Any other encoding is an error naming the file, except while a
     lenient reader reads: then undecodable bytes become U+FFFD and the reader counts the file."""
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        message = f"{path}: not UTF-8 text (byte {err.start})"
+        return files.read_text(path, "annotation file")
+    except files.NotUTF8Error as err:
         lenient = LENIENT_READER.get()
         if lenient is None:
-            raise DatasetError(f"{message}; re-save it as UTF-8, or pass --lenient to replace the bad bytes") from err
-        lenient.skipped.append(f"{message}: undecodable bytes replaced")
-        return data.decode("utf-8-sig", errors="replace")
+            raise DatasetError(f"{err}, or pass --lenient to replace the bad bytes") from err
+        lenient.skipped.append(f"{path}: not UTF-8 text (byte {err.start}): undecodable bytes replaced")
+        return path.read_bytes().decode("utf-8-sig", errors="replace")
 
 
 def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:

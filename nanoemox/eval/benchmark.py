@@ -19,6 +19,9 @@ from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
 from nanoemox.eval.parse import parse_emotions
 from nanoemox.eval.wheel import EmotionWheels
+from nanoemox.files import read_text
+
+EMOTION_TASKS = ("mer", "ov-mer", "msa")  # answers are lists of emotion words
 
 
 @dataclass
@@ -29,17 +32,36 @@ class Predictions:
     warnings: list[str] = field(default_factory=list)
 
 
+def row_problem(row: dict) -> str:
+    """What makes a prediction row unusable (fields of the wrong type), or ''."""
+    task, output, answer = row["task"], row.get("output"), row.get("answer")
+    if not isinstance(task, str):
+        return "'task' must be a string"
+    if output is not None and not isinstance(output, str):
+        return "'output' must be a string"
+    if task in EMOTION_TASKS and isinstance(answer, list) and not all(isinstance(a, str) for a in answer):
+        return "'answer' must be a list of strings"
+    if task == "mir" and answer is not None and not isinstance(answer, str):
+        return "'answer' must be a string"
+    return ""
+
+
 def read_predictions(path: Path) -> Predictions:
-    if not path.is_file():
+    if not path.exists():
         raise EvalError(f"{path}: predictions file not found; run nanoemox-score first")
     found = Predictions()
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path, "predictions file").splitlines(), start=1):
         try:
             row = json.loads(line)
             clip_id, task = str(row["id"]), row["task"]
         except (json.JSONDecodeError, KeyError, TypeError):
             found.warnings.append(f"{path}:{number}: malformed line skipped")
             continue
+        problem = row_problem(row)
+        if problem:
+            found.warnings.append(f"{path}:{number}: malformed row skipped ({problem})")
+            continue
+        row["output"] = row.get("output") or ""
         if clip_id in found.rows[task]:
             found.warnings.append(f"{path}:{number}: duplicate prediction for {clip_id} ({task}); the first is kept")
             continue
@@ -121,10 +143,17 @@ def evaluate(
     found = read_predictions(predictions)
     reader = open_dataset(dataset, root, layout, lenient=True)
     labels = {record.id: record.labels for record in reader.read(split)}
+    if not labels:
+        raise EvalError(f"{dataset}/{split}: no records under {root} (check --split, --root and --layout)")
     scorer = Scorer(cfg, wheel_dir)
     tasks: dict[str, Any] = {}
     warnings = list(found.warnings) + [f"{dataset} annotation: {message}" for message in reader.skipped]
     for task, rows in sorted(found.rows.items()):
+        if not any(task in lab.tasks() for lab in labels.values()):
+            raise EvalError(
+                f"{dataset}/{split} has no {task} labels to score {predictions} against "
+                f"({dataset} is scored on {', '.join(reader.tasks)})"
+            )
         unknown = sorted(set(rows) - set(labels))
         if unknown:
             warnings.append(

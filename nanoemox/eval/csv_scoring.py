@@ -12,16 +12,15 @@ from pathlib import Path
 
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.wheel import EmotionWheels, split_label_list
+from nanoemox.files import read_text
 
 MAX_LISTED = 5
 
 
 def _rows(path: Path, columns: Sequence[str]) -> list[tuple[int, list[str] | None]]:
     """(line number, values of `columns`) per data row; values None for a row with the wrong number of fields."""
-    if not path.is_file():
-        raise EvalError(f"CSV file not found: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(read_text(path, "CSV file").splitlines(keepends=True))
+    try:
         header = [name.strip() for name in next(reader, [])]
         missing = [name for name in columns if name not in header]
         if missing:
@@ -32,6 +31,8 @@ def _rows(path: Path, columns: Sequence[str]) -> list[tuple[int, list[str] | Non
             for row in reader
             if any(cell.strip() for cell in row)
         ]
+    except csv.Error as err:
+        raise EvalError(f"{path}, line {reader.line_num}: {err}") from err
 
 
 def _listed(kind: str, ids: Sequence[str]) -> str:

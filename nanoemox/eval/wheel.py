@@ -31,6 +31,7 @@ import openpyxl
 
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.ids import require_predictions
+from nanoemox.files import read_text
 
 WHEELS = ("wheel1", "wheel2", "wheel3", "wheel4", "wheel5")
 SYNONYM_RUNS = 8
@@ -76,16 +77,15 @@ def _sheet_rows(path: Path, columns: Sequence[str]) -> list[tuple[str | None, ..
 
 def read_format_map(path: Path) -> dict[str, list[str]]:
     """format.csv: word form -> base labels, each base label also mapping to itself (`read_format2raws`)."""
-    with _require(path).open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"name", "format"} <= set(reader.fieldnames):
-            raise EvalError(f"{path}: expected columns name,format (has {','.join(reader.fieldnames or [])})")
-        form_to_raws: dict[str, list[str]] = {}
-        for row in reader:
-            raw = row["name"] or ""
-            for form in split_label_list(row["format"]):
-                form_to_raws.setdefault(form, []).append(raw)
-            form_to_raws.setdefault(raw, []).append(raw)
+    reader = csv.DictReader(read_text(_require(path), "emotion-wheel file").splitlines(keepends=True))
+    if reader.fieldnames is None or not {"name", "format"} <= set(reader.fieldnames):
+        raise EvalError(f"{path}: expected columns name,format (has {','.join(reader.fieldnames or [])})")
+    form_to_raws: dict[str, list[str]] = {}
+    for row in reader:
+        raw = row["name"] or ""
+        for form in split_label_list(row["format"]):
+            form_to_raws.setdefault(form, []).append(raw)
+        form_to_raws.setdefault(raw, []).append(raw)
     return form_to_raws
 
 

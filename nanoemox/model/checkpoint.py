@@ -2,12 +2,12 @@
 
 from pathlib import Path
 
-import yaml
 from peft import set_peft_model_state_dict
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from nanoemox.config import PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_safetensors, read_yaml
 from nanoemox.model.nanoemox import NanoEmoX
 
 HEADS_FILE = "heads.safetensors"
@@ -31,15 +31,15 @@ def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) 
     for needed in (HEADS_FILE, "config.yaml", f"{LORA_DIR}/adapter_model.safetensors"):
         if not (ckpt / needed).is_file():
             raise NanoEmoXError(f"{ckpt}: not a nanoemox checkpoint ({needed} is missing)")
-    saved = yaml.safe_load((ckpt / "config.yaml").read_text())
+    saved = read_yaml(ckpt / "config.yaml", "checkpoint config")
     differences = diff_configs(saved.get("model"), cfg.to_dict()["model"], "model.")
     if differences:
         listed = "\n  ".join(differences[:10])
         raise NanoEmoXError(
             f"{ckpt}: checkpoint was made with a different model config (saved != current):\n  {listed}"
         )
-    model.heads.load_state_dict(load_file(ckpt / HEADS_FILE), strict=True)
-    lora_state = load_file(ckpt / LORA_DIR / "adapter_model.safetensors")
+    model.heads.load_state_dict(read_safetensors(ckpt / HEADS_FILE, "heads weights"), strict=True)
+    lora_state = read_safetensors(ckpt / LORA_DIR / "adapter_model.safetensors", "LoRA weights")
     result = set_peft_model_state_dict(model.lm, lora_state)
     if result.unexpected_keys:
         raise NanoEmoXError(f"{ckpt}: LoRA weights have unexpected keys {result.unexpected_keys[:3]}")

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_json, read_safetensors
 from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 
@@ -83,7 +84,11 @@ def read_state(out: Path) -> TrainerState | None:
     path = out / STATE_FILE
     if not path.is_file():
         return None
-    return TrainerState(**json.loads(path.read_text()))
+    saved = read_json(path, "trainer state")
+    try:
+        return TrainerState(**saved)
+    except TypeError as err:
+        raise NanoEmoXError(f"{path}: not a trainer state written by nanoemox-train ({err})") from err
 
 
 def load_training(
@@ -100,14 +105,13 @@ def load_training(
         raise NanoEmoXError(f"{out}: no {STATE_FILE}; nothing to resume")
     load_checkpoint(model, cfg, out)
     device = next(p for p in model.parameters() if p.requires_grad).device
-    flat = {
-        k: v.to(device) if not k.endswith(".step") else v for k, v in load_file(out / "optimizer.safetensors").items()
-    }
+    saved = read_safetensors(out / "optimizer.safetensors", "optimizer state")
+    flat = {k: v.to(device) if not k.endswith(".step") else v for k, v in saved.items()}
     optimizer.load_state_dict({"state": _unflatten_optimizer(flat), "param_groups": state.optimizer_groups})
     scheduler.load_state_dict(state.scheduler)
     if state.scaler:
         scaler.load_state_dict(state.scaler)
-    rng = load_file(out / "rng.safetensors")
+    rng = read_safetensors(out / "rng.safetensors", "RNG state")
     torch.set_rng_state(rng["torch"])
     cuda = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda."))]
     if cuda and torch.cuda.is_available():

@@ -1,5 +1,6 @@
 import pytest
 
+from nanoemox.errors import NanoEmoXError
 from nanoemox.eval.csv_scoring import score_mer_csv, score_ov_mer_csv
 from nanoemox.eval.errors import EvalError
 
@@ -43,6 +44,18 @@ def test_score_ov_mer_csv_with_prediction_problems(tmp_path, wheel_dir):
     ]
 
 
+def test_csv_command_prints_warnings_without_json(tmp_path, wheel_dir, capsys):
+    from nanoemox.cli.eval import main
+
+    gt = write(tmp_path / "gt.csv", "name,emo\na,happy\nb,sad\n")
+    pred = write(tmp_path / "pred.csv", "name,openset\na,[happy]\nzz,[sad]\n")
+    assert main(["mer", "--gt", str(gt), "--pred", str(pred), "--wheel-dir", str(wheel_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "hitrate=0.5" in captured.out and "n=2" in captured.out
+    assert "warning: pred.csv: 1 id(s) not in the ground truth, skipped: zz" in captured.err
+    assert "warning: pred.csv: 1 ground-truth id(s) without a prediction, scored as empty: b" in captured.err
+
+
 def test_ground_truth_problems_are_errors(tmp_path, wheel_dir):
     pred = write(tmp_path / "pred.csv", "name,openset\na,[happy]\n")
     with pytest.raises(EvalError, match=r"gt\.csv, line 3: id 'a' appears more than once"):
@@ -53,8 +66,15 @@ def test_ground_truth_problems_are_errors(tmp_path, wheel_dir):
         score_mer_csv(write(tmp_path / "gt.csv", "name,emo\na\n"), pred, wheel_dir)
     with pytest.raises(EvalError, match=r"gt\.csv: no ground-truth rows"):
         score_mer_csv(write(tmp_path / "gt.csv", "name,emo\n"), pred, wheel_dir)
-    with pytest.raises(EvalError, match=r"CSV file not found: .*missing\.csv"):
+    with pytest.raises(NanoEmoXError, match=r"missing\.csv: CSV file not found"):
         score_mer_csv(tmp_path / "missing.csv", pred, wheel_dir)
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("name,emo\na,h\xe4ppy\n".encode("latin-1"))
+    with pytest.raises(NanoEmoXError, match=r"latin1\.csv: not UTF-8 text \(byte 12\)"):
+        score_mer_csv(latin1, pred, wheel_dir)
+    huge = write(tmp_path / "huge.csv", "name,emo\na," + "x" * 200_000 + "\n")
+    with pytest.raises(EvalError, match=r"huge\.csv, line 2: field larger than field limit"):
+        score_mer_csv(huge, pred, wheel_dir)
     with pytest.raises(EvalError, match=r"pred2\.csv: missing column\(s\) openset"):
         score_mer_csv(
             write(tmp_path / "gt.csv", "name,emo\na,happy\n"), write(tmp_path / "pred2.csv", "name,x\n"), wheel_dir

@@ -69,6 +69,9 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
         {"id": "dia1_utt0", "task": "mer", "output": "The most likely label is joy.", "answer": ["joy"]},
         {"id": "dia1_utt0", "task": "mer", "output": "dup", "answer": ["anger"]},
         {"id": "ghost", "task": "mer", "output": "", "answer": []},
+        {"id": "dia2_utt0", "task": "mer", "output": "joy", "answer": [1, 2]},
+        {"id": "dia2_utt0", "task": ["mer"], "output": "joy"},
+        {"id": "dia2_utt0", "task": "mer", "output": 5},
     ]
     predictions = root / "heads" / "run" / "predictions" / "meld-test-handmade.jsonl"
     predictions.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n")
@@ -85,6 +88,9 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
         "1 predicted id(s) are not in",
         "1 id(s) have no prediction",
         "1 empty output",
+        ":5: malformed row skipped ('answer' must be a list of strings)",
+        ":6: malformed row skipped ('task' must be a string)",
+        ":7: malformed row skipped ('output' must be a string)",
     ):
         assert warning in captured.err
     result = json.loads((root / "heads" / "run" / "eval" / "meld-test.json").read_text())
@@ -107,6 +113,17 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
     assert (
         (report / "scores.png").is_file() and (report / "report.csv").is_file() and (report / "report.json").is_file()
     )
+
+
+def test_eval_refuses_a_split_or_task_without_labels(tmp_path):
+    corpus = write_meld_corpus(tmp_path / "meld", [{"file": "missing"}])
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "dia0_utt0", "task": "mir", "output": "x", "answer": "thank"}) + "\n")
+    args = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus)]
+    with pytest.raises(NanoEmoXError, match=r"meld/test has no mir labels .*\(meld is scored on mer, msa\)"):
+        eval_main(args)
+    with pytest.raises(NanoEmoXError, match="meld/dev: no records under"):
+        eval_main([*args, "--split", "dev"])
 
 
 def test_eval_needs_wheels_for_wheel_metrics_and_a_predictions_file(tmp_path):
