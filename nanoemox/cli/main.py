@@ -146,6 +146,7 @@ def shards_command(args: argparse.Namespace) -> int:
     if args.action == "inspect":
         entries = inspect_shards(args.dir)
         print(json.dumps(entries, indent=2) if args.json else format_inspection(entries))
+        return 1 if any(entry["damaged"] for entry in entries) else 0
     elif args.action == "export":
         count = export_zarr(args.split_dir, args.store, config_from_args(args))
         print(f"exported {count} clips to {args.store}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_text
 
 INDEX_FILE = "index.json"
 FAILURES_FILE = "failures.jsonl"
@@ -30,9 +31,11 @@ def read_index(split_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ShardError(f"{split_dir}: no {INDEX_FILE}; run nanoemox-extract for this dataset and split first")
     try:
-        index = json.loads(path.read_text())
+        index = json.loads(read_text(path, "shard index"))
     except json.JSONDecodeError as err:
         raise ShardError(f"{path}: damaged index ({err.msg})") from err
+    if not isinstance(index, dict) or not {"contract", "shards", "total"} <= set(index):
+        raise ShardError(f"{path}: not an index written by nanoemox-extract (needs contract, shards, total)")
     missing = [s["file"] for s in index.get("shards", []) if not (split_dir / s["file"]).is_file()]
     if missing:
         raise ShardError(f"{split_dir}: index lists shard(s) that are missing: {', '.join(missing[:3])}")

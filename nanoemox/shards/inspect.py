@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 from nanoemox.shards.index import FAILURES_FILE, ShardError, find_splits, read_index
+
+
+def damaged_shards(split_dir: Path, index: dict) -> list[str]:
+    """Shards whose tar cannot be read through, or holds another number of clips than the index says."""
+    damaged = []
+    for shard in index["shards"]:
+        try:
+            with tarfile.open(split_dir / shard["file"]) as tar:
+                clips = {member.name.split(".", 1)[0] for member in tar.getmembers()}
+        except (tarfile.TarError, OSError):
+            clips = None
+        if clips is None or len(clips) != shard["count"]:
+            damaged.append(shard["file"])
+    return damaged
 
 
 def describe_split(split_dir: Path) -> dict:
@@ -27,6 +42,7 @@ def describe_split(split_dir: Path) -> dict:
         "shapes": {name: model[name]["shape"] for name in ("clip", "hubert", "face")},
         "layers": {name: model[name]["layers"] for name in ("clip", "hubert")},
         "contract_hash": index["contract_hash"],
+        "damaged": damaged_shards(split_dir, index),
     }
 
 
@@ -46,4 +62,6 @@ def format_inspection(entries: list[dict]) -> str:
         )
         lines.append(f"  encoders {e['encoders']}  contract {e['contract_hash']}")
         lines.append(f"  shapes {e['shapes']}  layers {e['layers']}")
+        if e["damaged"]:
+            lines.append(f"  DAMAGED (re-run nanoemox-extract --overwrite): {', '.join(e['damaged'])}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,28 @@ def every_url(urls: list[str]) -> list[str]:
     return urls
 
 
+def damaged_shard(exn: Exception) -> bool:
+    """webdataset's error handler: a shard that cannot be read stops the job with one line naming it."""
+    if isinstance(exn, ShardError):  # named by an inner stage; outer stages append their own arguments
+        exn.args = exn.args[:1]
+        raise exn
+    reason, _, where = (str(exn.args[0]) if exn.args else repr(exn)).partition(" @ ")
+    url = next((arg for arg in reversed(exn.args) if isinstance(arg, str) and arg.endswith(".tar")), None)
+    named = re.search(r"name='([^']+)'", where)
+    url = url or (named.group(1) if named else "a shard")
+    raise ShardError(f"{url}: damaged shard ({reason}); re-run nanoemox-extract --overwrite for this split") from exn
+
+
 def all_samples(urls: list[str]) -> wds.WebDataset:
     """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
-    return wds.WebDataset(urls, shardshuffle=False, empty_check=False, nodesplitter=every_url, workersplitter=every_url)
+    return wds.WebDataset(
+        urls,
+        shardshuffle=False,
+        empty_check=False,
+        nodesplitter=every_url,
+        workersplitter=every_url,
+        handler=damaged_shard,
+    )
 
 
 @dataclass

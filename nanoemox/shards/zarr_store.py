@@ -18,10 +18,12 @@ FEATURES = ("clip", "hubert", "face")
 
 
 def export_zarr(split_dir: str | Path, store: str | Path, cfg: PipelineConfig) -> int:
-    """Copy every sample of a split into `store`; returns the number of clips."""
+    """Copy every sample of a split into `store` (a new path: nothing is ever overwritten); returns the clips."""
+    if Path(store).exists():
+        raise ShardError(f"{store}: already exists; export to a new path (nothing there is replaced)")
     index = read_index(split_dir)
     samples = list(iter_split(split_dir, cfg))
-    group = zarr.open_group(str(store), mode="w")
+    group = zarr.open_group(str(store), mode="w-")
     for name in FEATURES:
         stacked = np.stack([getattr(s, name).numpy() for s in samples])
         group.create_array(name, shape=stacked.shape, chunks=(1, *stacked.shape[1:]), dtype="float16")[:] = stacked
@@ -40,8 +42,13 @@ class ZarrFeatures:
     """`store[clip_id]` -> ShardSample, reading only that clip's chunks."""
 
     def __init__(self, store: str | Path):
-        self.group = zarr.open_group(str(store), mode="r")
-        self.rows = {clip_id: row for row, clip_id in enumerate(self.group["ids"][:])}
+        if not Path(store).exists():
+            raise ShardError(f"{store}: zarr store not found")
+        try:
+            self.group = zarr.open_group(str(store), mode="r")
+            self.rows = {clip_id: row for row, clip_id in enumerate(self.group["ids"][:])}
+        except (zarr.errors.BaseZarrError, KeyError, OSError, ValueError) as err:
+            raise ShardError(f"{store}: not a zarr store written by `nanoemox shards export` ({err})") from err
 
     def __len__(self) -> int:
         return len(self.rows)

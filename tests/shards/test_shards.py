@@ -99,6 +99,17 @@ def test_zarr_round_trip_and_random_access(tiny_cfg, tmp_path):
     again = {s.key: s for s in iter_split(tmp_path / "again", tiny_cfg)}
     assert sorted(again) == ["a", "b", "c"] and float(again["b"].hubert[0, 0, 0]) == 1.0
     assert read_index(tmp_path / "again")["split"] == "test"
+    # never write over anything: not an existing store, not a folder with other files, not the shards themselves
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    for taken in (tmp_path / "s.zarr", tmp_path / "notes", tmp_path):
+        with pytest.raises(ShardError, match="already exists; export to a new path"):
+            export_zarr(tmp_path / "split", taken, tiny_cfg)
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine" and len(ZarrFeatures(tmp_path / "s.zarr")) == 3
+    with pytest.raises(ShardError, match="nosuch.zarr: zarr store not found"):
+        import_zarr(tmp_path / "nosuch.zarr", tmp_path / "x", shard_size=5)
+    with pytest.raises(ShardError, match="notes: not a zarr store written by"):
+        import_zarr(tmp_path / "notes", tmp_path / "x", shard_size=5)
 
 
 def test_inspect_reports_every_split(tiny_cfg, tmp_path, capsys):
@@ -113,3 +124,13 @@ def test_inspect_reports_every_split(tiny_cfg, tmp_path, capsys):
         ("test", 3, 2),
     ]
     assert entries[0]["bytes_per_clip"] > 0 and entries[0]["shapes"]["face"] == [8, 32]
+    assert all(e["damaged"] == [] for e in entries)
+    shard = tmp_path / "meld" / "test" / "shard-000000.tar"
+    shard.write_bytes(shard.read_bytes()[:3000])  # a copy cut short
+    assert main(["shards", "inspect", str(tmp_path)]) == 1
+    assert "DAMAGED (re-run nanoemox-extract --overwrite): shard-000000.tar" in capsys.readouterr().out
+    with pytest.raises(ShardError, match=r"shard-000000\.tar: damaged shard \(unexpected end of data\)"):
+        list(iter_split(tmp_path / "meld" / "test", tiny_cfg))
+    (tmp_path / "meld" / "dev" / "index.json").write_text("{}")
+    with pytest.raises(ShardError, match="not an index written by nanoemox-extract"):
+        read_index(tmp_path / "meld" / "dev")
