@@ -45,6 +45,19 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
         raise NanoEmoXError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
 
 
+def jsonl_objects(path: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines log, leaving out a torn last line (a killed job) or any malformed one."""
+    objects = []
+    for line in read_text(path, "JSON-lines file").splitlines():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            objects.append(value)
+    return objects
+
+
 def read_yaml(path: str | Path, what: str = "YAML file") -> Any:
     try:
         return yaml.safe_load(read_text(path, what))

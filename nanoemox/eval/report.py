@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nanoemox.eval.errors import EvalError
+from nanoemox.files import jsonl_objects, read_json, read_yaml
 
 TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Tables 2-5
     ("Table 2. Emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
@@ -30,7 +29,16 @@ def collect(run: Path) -> list[dict[str, Any]]:
     files = sorted((run / "eval").glob("*.json"))
     if not files:
         raise EvalError(f"{run}/eval has no results; run nanoemox-eval --predictions ... for this run first")
-    return [json.loads(f.read_text()) for f in files]
+    results = []
+    for path in files:
+        result = read_json(path, "eval result")
+        tasks = result.get("tasks") if isinstance(result, dict) else None
+        if not isinstance(tasks, dict) or not isinstance(result.get("dataset"), str):
+            raise EvalError(f"{path}: not an eval result written by nanoemox-eval (needs dataset and tasks)")
+        if not all(isinstance(scores, dict) for scores in tasks.values()):
+            raise EvalError(f"{path}: each task's scores must be a mapping of metric -> value")
+        results.append({"split": "?"} | result)
+    return results
 
 
 def shown(metric: str, value: Any, scale: bool = True) -> str:
@@ -41,27 +49,33 @@ def shown(metric: str, value: Any, scale: bool = True) -> str:
 
 def load_published(path: Path) -> dict[str, dict[str, Any]]:
     """Rows of published results, checked: {label: {"source": str, "results": {task: {dataset: {metric: v}}}}}."""
-    try:
-        systems = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise EvalError(f"{path}: cannot read published results: {err}") from err
+    systems = read_yaml(path, "published results file") or {}
     metrics_of = {task: metrics for _, task, metrics in TABLES}
     if not isinstance(systems, dict):
         raise EvalError(f"{path}: expected a mapping of row labels, got {type(systems).__name__}")
     for label, system in systems.items():
         if not isinstance(system, dict) or set(system) - {"source", "results"}:
             raise EvalError(f"{path}: '{label}' must have only 'source' and 'results'")
-        for task, datasets in (system.get("results") or {}).items():
+        for task, datasets in mapping(system.get("results"), path, f"'{label}' results").items():
             if task not in metrics_of:
                 raise EvalError(f"{path}: '{label}': unknown task '{task}' (one of {', '.join(metrics_of)})")
-            for dataset, scores in (datasets or {}).items():
-                for metric, value in (scores or {}).items():
+            for dataset, scores in mapping(datasets, path, f"'{label}' {task}").items():
+                for metric, value in mapping(scores, path, f"'{label}' {task}/{dataset}").items():
                     where = f"{path}: '{label}' {task}/{dataset}/{metric}"
                     if metric not in metrics_of[task]:
                         raise EvalError(f"{where}: unknown metric (one of {', '.join(metrics_of[task])})")
                     if not isinstance(value, int | float) or isinstance(value, bool):
                         raise EvalError(f"{where}: value must be a number, got {value!r}")
     return systems
+
+
+def mapping(value: Any, path: Path, where: str) -> dict:
+    """A section of a published results file, which must be a mapping (or empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise EvalError(f"{path}: {where} must be a mapping (task -> dataset -> metric -> value)")
+    return value
 
 
 def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) -> tuple[str, list[list[str]]]:
@@ -99,15 +113,22 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
     return "\n\n".join(notes) + "\n\n" + "\n".join(lines), rows
 
 
+def same_length_lists(values: Any) -> bool:
+    lists = list(values)
+    return all(isinstance(v, list) and all(isinstance(w, int | float) for w in v) for v in lists) and (
+        len({len(v) for v in lists}) == 1
+    )
+
+
 def latest_gates(run: Path) -> dict[str, list[float]]:
     """Fusion gate weights per task from the last logged step of the last stage that logged them."""
     for stage in ("phase3", "joint", "phase2"):
         path = run / "logs" / stage / "metrics.jsonl"
         if path.is_file():
-            logged = [json.loads(line) for line in path.read_text().splitlines()]
-            with_gates = [entry["gates"] for entry in logged if entry.get("gates")]
-            if with_gates:
-                return with_gates[-1]
+            for entry in reversed(jsonl_objects(path)):
+                gates = entry.get("gates")
+                if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
+                    return gates
     return {}
 
 

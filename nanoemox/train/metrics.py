@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nanoemox.files import jsonl_objects
+
 
 class MetricsLog:
     """Appends one JSON line per log step; on resume, lines after the checkpoint's step are dropped first."""
@@ -18,12 +20,9 @@ class MetricsLog:
 
         out.mkdir(parents=True, exist_ok=True)
         path = out / "metrics.jsonl"
-        kept = (
-            [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= resume_step]
-            if path.is_file()
-            else []
-        )
-        path.write_text("".join(line + "\n" for line in kept))
+        logged = jsonl_objects(path) if path.is_file() else []
+        kept = [entry for entry in logged if isinstance(entry.get("step"), int) and entry["step"] <= resume_step]
+        path.write_text("".join(json.dumps(entry) + "\n" for entry in kept))
         self.jsonl = path.open("a")
         self.board = SummaryWriter(str(out / "tensorboard"))
 

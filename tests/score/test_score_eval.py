@@ -171,12 +171,14 @@ def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("x: [1", "cannot read published results"),
+        ("x: [1", "invalid YAML"),
         ("- a\n- b\n", "expected a mapping of row labels"),
         ("S: {results: {sentiment: {}}}", "unknown task 'sentiment'"),
         ("S: {results: {mer: {meld: {f1: 50}}}}", "mer/meld/f1: unknown metric"),
         ("S: {results: {mer: {meld: {hitrate: high}}}}", "value must be a number, got 'high'"),
         ("S: {source: x, extra: 1}", "must have only 'source' and 'results'"),
+        ("S: {results: [1, 2]}", "'S' results must be a mapping"),
+        ("S: {results: {mer: {meld: [hitrate]}}}", "'S' mer/meld must be a mapping"),
     ],
 )
 def test_published_rows_file_errors_name_file_and_key(tmp_path, content, message):
@@ -190,3 +192,21 @@ def test_published_rows_file_errors_name_file_and_key(tmp_path, content, message
 def test_bundled_paper_rows_load():
     systems = report_module.load_published(report_module.BUNDLED)
     assert "Nano-EmoX (paper)" in systems and "arXiv:2603.02123" in systems["Nano-EmoX (paper)"]["source"]
+
+
+def test_report_names_a_damaged_result_and_skips_a_torn_log_line(tmp_path):
+    run = tmp_path / "run"
+    (run / "eval").mkdir(parents=True)
+    result = {"dataset": "meld", "split": "test", "tasks": {"mer": {"accuracy": 0.5, "n": 2}}, "warnings": []}
+    (run / "eval" / "meld-test.json").write_text(json.dumps(result))
+    log = run / "logs" / "phase3" / "metrics.jsonl"
+    log.parent.mkdir(parents=True)
+    gates = {"mer": [0.2, 0.3, 0.5]}
+    log.write_text(json.dumps({"step": 5, "gates": gates}) + "\n" + '{"step": 10, "gates": {"mer": [0.1')  # killed
+    out = report_module.write_report(run)
+    assert json.loads((out / "report.json").read_text())["gates"] == gates and (out / "gates.png").is_file()
+    assert "| meld (test) | - | 50.00 |" in (out / "report.md").read_text()
+    for damaged in ('{"dataset": "meld", "tas', "[1, 2]", '{"dataset": "meld", "tasks": {"mer": "high"}}'):
+        (run / "eval" / "meld-test.json").write_text(damaged)
+        with pytest.raises(NanoEmoXError, match="meld-test.json"):
+            report_module.write_report(run)
