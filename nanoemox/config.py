@@ -20,6 +20,7 @@ from nanoemox.files import read_yaml, yaml_problem
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipeline.yaml"
 MODALITIES = ("speech", "visual", "face", "fusion")
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
+TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 
 
 class ConfigError(NanoEmoXError):
@@ -273,7 +274,7 @@ def load_config(
             raise ConfigError(f"{path}: this saved config is preset '{name}', not '{preset}'")
         presets = {name: {}}
     if name not in presets:
-        raise ConfigError(f"{path}: unknown preset '{name}'{_suggest(name, presets)}")
+        raise ConfigError(f"{path}: unknown preset '{name}'{_suggest(name, presets)}; presets: {', '.join(presets)}")
     merged = _merge(raw, presets[name] or {})
     merged["preset"] = name
     for item in overrides:
@@ -328,10 +329,54 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
     for phase, spec in cfg.train.phases.items():
         if phase not in PHASES:
             raise ConfigError(f"{path}: unknown phase 'train.phases.{phase}'{_suggest(phase, PHASES)}")
-        unfed = sorted(set(spec.tasks) - set(spec.datasets))
+        for task in list(spec.tasks) + list(spec.datasets):
+            if task not in TASKS:
+                raise ConfigError(
+                    f"{path}: 'train.phases.{phase}' has unknown task '{task}'{_suggest(task, TASKS)}"
+                    f"; choose from {', '.join(TASKS)}"
+                )
+        unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+    for key, value, low in _bounded_values(cfg):
+        if value <= 0 if low is None else value < low:
+            raise ConfigError(f"{path}: '{key}' must be {'> 0' if low is None else f'>= {low}'}, got {value}")
     return cfg
+
+
+def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]]:
+    """(key, value, lowest allowed; None: above 0) for every count, size, rate and weight the jobs use."""
+    train, extract, score = cfg.train, cfg.extract, cfg.score
+    values = [
+        ("train.batch_size", train.batch_size, 1),
+        ("train.grad_accum", train.grad_accum, 1),
+        ("train.save_every", train.save_every, 1),
+        ("train.eval_every", train.eval_every, 1),
+        ("train.log_every", train.log_every, 1),
+        ("train.shuffle_buffer", train.shuffle_buffer, 1),
+        ("train.max_bad_steps", train.max_bad_steps, 0),
+        ("train.weight_decay", train.weight_decay, 0),
+        ("train.grad_clip", train.grad_clip, 0),
+        ("extract.batch_size", extract.batch_size, 1),
+        ("extract.shard_size", extract.shard_size, 1),
+        ("extract.detect_size", extract.detect_size, 16),
+        ("extract.face_min_size", extract.face_min_size, 1),
+        ("extract.face_margin", extract.face_margin, 0),
+        ("extract.decode_timeout_s", extract.decode_timeout_s, None),
+        ("extract.num_gpus", extract.num_gpus, 0),
+        ("score.batch_size", score.batch_size, 1),
+        ("score.temperature", score.temperature, None),
+        ("score.top_p", score.top_p, None),
+    ]
+    if extract.num_cpus is not None:
+        values.append(("extract.num_cpus", extract.num_cpus, 1))
+    values += [(f"score.max_new_tokens.{task}", tokens, 1) for task, tokens in score.max_new_tokens.items()]
+    for phase, spec in cfg.train.phases.items():
+        key = f"train.phases.{phase}"
+        values += [(f"{key}.steps", spec.steps, 1), (f"{key}.warmup_steps", spec.warmup_steps, 0)]
+        values += [(f"{key}.lr", spec.lr, None), (f"{key}.min_lr", spec.min_lr, 0)]
+        values += [(f"{key}.tasks.{task}", weight, None) for task, weight in spec.tasks.items()]
+    return values
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -44,6 +44,15 @@ def test_set_overrides_typed_values():
         ("model.lm.hidden_size=1.5", "must be int"),
         ("trian.batch_size=1", "did you mean 'train'"),
         ("train.batch_size", "expected KEY=VALUE"),
+        ("train.batch_size=[1", r"--set train.batch_size: value '\[1' is not valid YAML"),
+        ("train.batch_size=0", "'train.batch_size' must be >= 1, got 0"),
+        ("train.save_every=0", "'train.save_every' must be >= 1, got 0"),
+        ("extract.shard_size=0", "'extract.shard_size' must be >= 1, got 0"),
+        ("train.phases.3.lr=-1", r"'train.phases.3.lr' must be > 0, got -1"),
+        ("train.phases.3.steps=0", "'train.phases.3.steps' must be >= 1, got 0"),
+        ("train.phases.3.tasks.mer=0", "'train.phases.3.tasks.mer' must be > 0, got 0"),
+        ("train.phases.3.datasets.mer=[]", "tasks with no datasets: mer"),
+        ("train.phases.3.tasks={dance: 1}", "unknown task 'dance'"),
     ],
 )
 def test_bad_overrides_name_the_key(override, message):
@@ -63,7 +72,7 @@ def test_bad_key_in_file_names_file_key_and_suggestion(tmp_path):
 
 
 def test_unknown_preset_and_missing_file(tmp_path):
-    with pytest.raises(ConfigError, match="unknown preset 'tinny'.*'tiny'"):
+    with pytest.raises(ConfigError, match="unknown preset 'tinny'.*'tiny'.*presets: full, tiny"):
         load_config(preset="tinny")
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")

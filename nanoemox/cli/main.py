@@ -5,6 +5,7 @@ import json
 import sys
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.config import TASKS
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
     predict.add_argument("--run", required=True, help="heads/<run> or one of its phase folders")
-    predict.add_argument("--task", default="mer", choices=["mer", "ov-mer", "msa", "mir", "eri", "erg"])
+    predict.add_argument("--task", default="mer", choices=TASKS)
     predict.add_argument("--subtitle", default="", help="what is said in the clip")
     predict.add_argument("--context", help="dialogue history file, one 'speaker: utterance' per line (erg)")
     predict.add_argument(

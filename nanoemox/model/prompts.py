@@ -6,9 +6,9 @@ an absent modality is simply not mentioned, so the LM never sees empty or fake f
 
 from collections.abc import Mapping, Sequence
 
+from nanoemox.config import TASKS
 from nanoemox.datasets.record import EmpathyChain
 
-TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 TASK_TAGS = {
     "mer": "[Recognition]",
     "ov-mer": "[Recogn_OV]",
