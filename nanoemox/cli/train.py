@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.config import PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_yaml
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         check_stage_inputs(cfg, stage, features, run_dir, planned)
         if (run_dir / stage.name).exists() and not args.resume:
             raise NanoEmoXError(f"{run_dir / stage.name} exists; pass --resume to continue it, or choose another --run")
+    if args.resume:
+        check_same_run(cfg, run_dir)
     dist = Distributed.from_env(args.device)
     if dist.main:
         save_config(cfg, run_dir)
@@ -60,6 +64,31 @@ def main(argv: list[str] | None = None) -> int:
         if dist.main:
             print(result.line())
     return 0
+
+
+def check_same_run(cfg: PipelineConfig, run_dir: Path) -> None:
+    """--resume continues the same run: the model and training settings must be those it was started with
+    (only how often it logs, validates and saves may change)."""
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        print(f"{run_dir}: nothing to resume; starting the run", file=sys.stderr)
+        return
+    saved, current = read_yaml(saved_path, "run config") or {}, cfg.to_dict()
+    differences = [
+        line
+        for section in ("model", "train")
+        for line in diff_configs(saved.get(section), current[section], f"{section}.")
+        if not line.startswith(CADENCE_KEYS)
+    ]
+    if differences:
+        listed = "\n  ".join(differences[:10])
+        raise NanoEmoXError(
+            f"{run_dir}: --resume needs the settings the run started with (saved != now):\n  {listed}\n"
+            "start a new --run to train with other settings"
+        )
+
+
+CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")
 
 
 def entry() -> None:

@@ -63,8 +63,11 @@ class StageResult:
     seconds: float
     skipped_steps: int
     out: Path
+    already_finished: bool = False
 
     def line(self) -> str:
+        if self.already_finished:
+            return f"{self.stage}: already finished at step {self.steps}; nothing to do -> {self.out}"
         val = f", val loss {self.val_loss:.4f}" if self.val_loss is not None else ""
         return (
             f"{self.stage}: {self.steps} steps, loss {self.loss:.4f}{val}, {self.samples_per_s:.1f} samples/s, "
@@ -148,6 +151,8 @@ def train_stage(
     state = read_state(out)
     if state is not None and not resume:
         raise NanoEmoXError(f"{out} exists; pass --resume to continue it, or choose another --run")
+    if state is not None and state.finished:
+        return StageResult(stage.name, state.step, float("nan"), None, 0.0, 0.0, state.skipped_steps, out, True)
     torch.manual_seed(cfg.train.seed + dist.rank)
     model = NanoEmoX.from_config(cfg.model, dist.device)
     if stage.init_from:
@@ -165,8 +170,6 @@ def train_stage(
         state = load_training(out, model, cfg, optimizer, scheduler, scaler)
         mixer.restore(state.data)
     state = state or TrainerState()
-    if state.finished:
-        return StageResult(stage.name, state.step, float("nan"), None, 0.0, 0.0, state.skipped_steps, out)
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trainable = [p for p in model.parameters() if p.requires_grad]
     log = MetricsLog(run_dir / "logs" / stage.name, state.step, enabled=dist.main)

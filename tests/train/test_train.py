@@ -136,7 +136,7 @@ def test_joint_and_reverse_strategies_run(features, tmp_path, capsys):
     assert order == ["phase3", "phase2", "phase1-speech", "phase1-visual"]
 
 
-def test_bad_inputs_fail_before_any_compute(features, tmp_path):
+def test_bad_inputs_fail_before_any_compute(features, tmp_path, capsys):
     with pytest.raises(NanoEmoXError, match="does not exist; run nanoemox-extract"):
         train(tmp_path / "nothing", tmp_path)
     with pytest.raises(NanoEmoXError, match="phase2 starts from the heads of phase1-visual"):
@@ -151,6 +151,11 @@ def test_bad_inputs_fail_before_any_compute(features, tmp_path):
     assert train(features, tmp_path, "--phase", "1", "--branch", "speech") == 0
     with pytest.raises(NanoEmoXError, match="exists; pass --resume"):
         train(features, tmp_path, "--phase", "1", "--branch", "speech")
+    with pytest.raises(NanoEmoXError, match=r"--resume needs the settings .*\n  train.batch_size: 2 != 3"):
+        train(features, tmp_path, "--phase", "1", "--branch", "speech", "--resume", overrides=[*MIX, "train.batch_size=3"])
+    capsys.readouterr()
+    assert train(features, tmp_path, "--phase", "1", "--branch", "speech", "--resume") == 0
+    assert "phase1-speech: already finished at step" in capsys.readouterr().out
 
 
 def test_non_finite_losses_are_skipped_then_stop_the_run(tmp_path):
