@@ -48,3 +48,19 @@ def test_load_names_a_missing_file(tiny_cfg, tmp_path):
     (tmp_path / "heads.safetensors").unlink()
     with pytest.raises(NanoEmoXError, match="heads.safetensors is missing"):
         load_checkpoint(make_model(tiny_cfg), tiny_cfg, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("heads.safetensors", b"garbage", r"heads.safetensors: damaged heads weights"),
+        ("lora/adapter_model.safetensors", b"\x00" * 9, r"adapter_model.safetensors: damaged LoRA weights"),
+        ("config.yaml", b"model: [", r"config.yaml: invalid YAML \(line 1, column 9: expected the node content"),
+        ("config.yaml", b"\xff\xfe model", r"config.yaml: not UTF-8 text \(byte 0\)"),
+    ],
+)
+def test_load_names_a_damaged_file(tiny_cfg, tmp_path, name, content, message):
+    save_checkpoint(make_model(tiny_cfg), tiny_cfg, tmp_path)
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(NanoEmoXError, match=message):
+        load_checkpoint(make_model(tiny_cfg), tiny_cfg, tmp_path)

@@ -91,10 +91,12 @@ def main(argv: list[str] | None = None) -> int:
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
     predictions = Path(args.predictions)
+    out = Path(args.out) if args.out else default_out(predictions, args.dataset, args.split)
+    if out.is_dir():
+        raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
     result = evaluate(
         predictions, args.dataset, root, args.split, replace(cfg.eval, **endpoints), args.wheel_dir, args.layout
     )
-    out = Path(args.out) if args.out else default_out(predictions, args.dataset, args.split)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     if args.json:

@@ -131,6 +131,8 @@ def predict_command(args: argparse.Namespace) -> int:
     from nanoemox.score.predict import predict_clip, read_context
     from nanoemox.score.runs import find_checkpoint, run_config
 
+    if args.labels and args.labels not in DATASETS:
+        raise NanoEmoXError(f"--labels {args.labels}: unknown dataset; choose from {', '.join(DATASETS)}")
     checkpoint = find_checkpoint(args.run)
     cfg = run_config(checkpoint, None, args.overrides)
     context = read_context(Path(args.context)) if args.context else None

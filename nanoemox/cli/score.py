@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from nanoemox.cli.common import run
+from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 
 
@@ -30,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import torch
 
     from nanoemox.datasets import reader_class
     from nanoemox.score.job import score_in_process, score_on_ray
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
     cfg = run_config(checkpoint, args.config, overrides)
     split_dir = Path(args.features) / args.dataset / args.split
-    tasks = args.task or list(reader_class(args.dataset).tasks)
+    tasks = list(dict.fromkeys(args.task or reader_class(args.dataset).tasks))  # each task once
     unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
     if unknown:
         raise NanoEmoXError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(cfg.score.max_new_tokens)}")
@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         check_askable(task, args.dataset)
     run_dir = checkpoint.parent if checkpoint.name.startswith(("phase", "joint")) else checkpoint
     out = Path(args.out or run_dir / "predictions" / f"{args.dataset}-{args.split}.jsonl")
+    if out.is_dir():
+        raise NanoEmoXError(f"--out {out}: is a folder; give the predictions file's path")
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.address or args.num_gpus:
         summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
     else:
-        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, device)
+        summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, pick_device(args.device))
     print(f"{summary.line()} -> {out}")
     return 0
 

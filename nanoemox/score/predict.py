@@ -8,8 +8,10 @@ import torch
 
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.record import Record, Turn
+from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.extract.stages import DecodeStage, EncodeStage, encoded_samples
+from nanoemox.files import read_text
 from nanoemox.score.job import load_model, predict
 from nanoemox.tasks import check_askable
 
@@ -17,7 +19,7 @@ from nanoemox.tasks import check_askable
 def read_context(path: Path) -> list[Turn]:
     """Dialogue history, one `speaker: utterance` per line."""
     turns = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path, "context file").splitlines(), start=1):
         if not line.strip():
             continue
         if ":" not in line:
@@ -41,7 +43,7 @@ def predict_clip(
     if not video.is_file():
         raise NanoEmoXError(f"{video}: file not found")
     check_askable(task, labels_from)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device(device)
     record = Record(
         id=video.stem.replace(".", "_"),
         dataset=labels_from,

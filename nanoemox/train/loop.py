@@ -15,6 +15,7 @@ from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
 from nanoemox.batching import ModelBatch, training_batch
 from nanoemox.config import PipelineConfig
+from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
@@ -39,7 +40,7 @@ class Distributed:
     def from_env(cls, device: str | None) -> Distributed:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         local = int(os.environ.get("LOCAL_RANK", "0"))
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = pick_device(device)
         if world > 1:
             backend = "nccl" if device.startswith("cuda") else "gloo"
             torch.distributed.init_process_group(backend)

@@ -23,6 +23,8 @@ class Stage:
 def plan_stages(cfg: PipelineConfig, strategy: str, phase: str | None = None, branch: str | None = None) -> list[Stage]:
     """Stages to run: the whole strategy, or one phase of it (`--phase 1 --branch speech`)."""
     phases = cfg.train.phases
+    if branch is not None and phase != "1":
+        raise NanoEmoXError("--branch only applies to --phase 1")
     if strategy == "joint":  # no curriculum: the phase-3 mix, everything trainable, the whole budget at once
         return [Stage("joint", "joint", "3", sum(p.steps for p in phases.values()), None)]
     if strategy not in STRATEGIES:
@@ -38,7 +40,5 @@ def plan_stages(cfg: PipelineConfig, strategy: str, phase: str | None = None, br
     if wanted is None:
         raise NanoEmoXError(f"unknown phase '{phase}'; choose 1, 2 or 3 (or leave it out to run every phase)")
     if branch is not None:
-        if phase != "1":
-            raise NanoEmoXError("--branch only applies to --phase 1")
         wanted = [f"1-{branch}"]
     return [s for s in stages if s.phase in wanted]

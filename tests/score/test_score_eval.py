@@ -57,6 +57,8 @@ def test_score_errors(setup):
         score(root, checkpoint, "--task", "dance")
     with pytest.raises(NanoEmoXError, match="'meld' has none; ask mir on mintrec or mintrec2"):
         score(root, checkpoint, "--task", "mir")
+    with pytest.raises(NanoEmoXError, match="is a folder; give the predictions file's path"):
+        score(root, checkpoint, "--out", str(root))
     with pytest.raises(NanoEmoXError, match="no index.json"):
         score(root, checkpoint, "--split", "dev")
 
@@ -149,6 +151,12 @@ def test_predict_one_clip(setup, tmp_path, capsys):
         main(["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)])
     with pytest.raises(NanoEmoXError, match="'meld' has none"):
         main(["predict", str(clip), "--run", str(checkpoint), "--task", "mir", "--labels", "meld"])
+    with pytest.raises(NanoEmoXError, match="--labels meldd: unknown dataset"):
+        main(["predict", str(clip), "--run", str(checkpoint), "--labels", "meldd"])
+    with pytest.raises(NanoEmoXError, match="talk.txt: context file not found"):
+        main(["predict", str(clip), "--run", str(checkpoint), "--task", "erg", "--context", str(tmp_path / "talk.txt")])
+    with pytest.raises(NanoEmoXError, match="--device nosuch: not a device name"):
+        main(["predict", str(clip), "--run", str(checkpoint), "--device", "nosuch"])
 
 
 def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):

@@ -151,8 +151,13 @@ def test_bad_inputs_fail_before_any_compute(features, tmp_path, capsys):
     assert train(features, tmp_path, "--phase", "1", "--branch", "speech") == 0
     with pytest.raises(NanoEmoXError, match="exists; pass --resume"):
         train(features, tmp_path, "--phase", "1", "--branch", "speech")
+    with pytest.raises(NanoEmoXError, match="--branch only applies to --phase 1"):
+        train(features, tmp_path, "--branch", "speech")
+    with pytest.raises(NanoEmoXError, match="--device nosuch: not a device name; use cpu, cuda or cuda:N"):
+        train(features, tmp_path / "other", "--phase", "1", "--device", "nosuch")
     with pytest.raises(NanoEmoXError, match=r"--resume needs the settings .*\n  train.batch_size: 2 != 3"):
-        train(features, tmp_path, "--phase", "1", "--branch", "speech", "--resume", overrides=[*MIX, "train.batch_size=3"])
+        resume_speech = ("--phase", "1", "--branch", "speech", "--resume")
+        train(features, tmp_path, *resume_speech, overrides=[*MIX, "train.batch_size=3"])
     capsys.readouterr()
     assert train(features, tmp_path, "--phase", "1", "--branch", "speech", "--resume") == 0
     assert "phase1-speech: already finished at step" in capsys.readouterr().out
