@@ -262,7 +262,7 @@ def load_config(
 ) -> PipelineConfig:
     """Read pipeline.yaml, apply a preset and `a.b=value` overrides, and validate every key."""
     path = Path(path) if path else DEFAULT_CONFIG
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{path}: config file not found")
     raw = read_yaml(path, "config file") or {}
     if not isinstance(raw, dict):

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from nanoemox.config import ConfigError, config_from_dict, diff_configs, load_config, save_config
+from nanoemox.errors import NanoEmoXError
 
 
 def test_full_preset_has_the_papers_sizes():
@@ -76,6 +77,11 @@ def test_unknown_preset_and_missing_file(tmp_path):
         load_config(preset="tinny")
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+    with pytest.raises(NanoEmoXError, match="is a folder; expected a config file"):
+        load_config(tmp_path)
+    (tmp_path / "bad.yaml").write_text("train: [\n")
+    with pytest.raises(NanoEmoXError, match=r"bad.yaml: invalid YAML \(line 2, column 1"):
+        load_config(tmp_path / "bad.yaml")
 
 
 def test_saved_config_round_trips_and_diffs(tmp_path):

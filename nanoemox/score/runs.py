@@ -14,6 +14,8 @@ STAGE_PREFERENCE = ("phase3", "joint", "phase2", "phase1-visual", "phase1-speech
 def find_checkpoint(run: str | Path) -> Path:
     """`heads/<run>/phase3` as given, or, for `heads/<run>`, its most advanced finished stage."""
     run = Path(run)
+    if not run.is_dir():
+        raise NanoEmoXError(f"{run}: no such run folder; pass heads/<run> or one of its phase folders")
     if (run / "heads.safetensors").is_file():
         return run
     for stage in STAGE_PREFERENCE:

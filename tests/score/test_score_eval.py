@@ -53,6 +53,8 @@ def test_score_errors(setup):
     root, checkpoint = setup
     with pytest.raises(NanoEmoXError, match="no finished training stage"):
         score(root, root / "heads")
+    with pytest.raises(NanoEmoXError, match="nosuch: no such run folder"):
+        score(root, root / "nosuch")
     with pytest.raises(NanoEmoXError, match="unknown task"):
         score(root, checkpoint, "--task", "dance")
     with pytest.raises(NanoEmoXError, match="'meld' has none; ask mir on mintrec or mintrec2"):
