@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
@@ -100,9 +100,14 @@ def read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8-sig", errors="replace")
 
 
-def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs of a CSV/TSV with a header; line numbers count from the header (1)."""
+def csv_rows(path: Path, delimiter: str = ",", required: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs of a CSV/TSV with a header; line numbers count from the header (1). A header
+    without the `required` columns is an error about the file (no row of it could be read)."""
     reader = csv.DictReader(read_text(path).splitlines(keepends=True), delimiter=delimiter)
+    absent = [name for name in required if name not in (reader.fieldnames or [])]
+    if absent:
+        has = ", ".join(reader.fieldnames or []) or "no header"
+        raise DatasetError(f"{path}: the header has no column(s) {', '.join(absent)} (it has {has})")
     for row in reader:
         yield reader.line_num, row
 

@@ -31,7 +31,12 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.duplicate_ids or self.unknown_labels or self.missing_examples or self.skipped_rows)
+        problems = self.duplicate_ids or self.unknown_labels or self.missing_examples or self.skipped_rows
+        return not problems and self.records > 0
+
+    @property
+    def records(self) -> int:
+        return sum(split.records for split in self.splits.values())
 
     def lines(self) -> list[str]:
         out = [f"{self.dataset} ({self.layout} layout)"]
@@ -44,6 +49,8 @@ class CheckReport:
         for label, n in self.unknown_labels.most_common(5):
             out.append(f"  label outside the vocabulary: '{label}' x{n}")
         out += [f"  skipped: {message}" for message in self.skipped_rows[:5]]
+        if not self.records:
+            out.append("  no records: the annotation files hold no rows")
         out.append("  OK" if self.ok else "  ERRORS found")
         return out
 

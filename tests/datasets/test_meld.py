@@ -43,3 +43,15 @@ def test_non_utf8_subtitles_fail_clearly_or_are_repaired_when_lenient(tmp_path):
     reader = open_dataset("meld", tmp_path, lenient=True)
     [record] = list(reader.read("test"))
     assert record.subtitle == "Caf\ufffd now" and "undecodable bytes replaced" in reader.skipped[0]
+
+
+def test_a_header_without_a_column_is_named_and_an_empty_dataset_is_not_ok(tmp_path):
+    from nanoemox.datasets.check import check_dataset
+
+    (tmp_path / "test_sent_emo.csv").write_text(HEADER.replace("Emotion,", "Feeling,") + "1,Hi.,Ann,joy,positive,0,0\n")
+    for lenient in (False, True):  # no row of such a file can be read: not a row to skip
+        with pytest.raises(DatasetError, match=r"test_sent_emo.csv: the header has no column\(s\) Emotion"):
+            list(open_dataset("meld", tmp_path, lenient=lenient).read("test"))
+    (tmp_path / "test_sent_emo.csv").write_text(HEADER)
+    report = check_dataset(open_dataset("meld", tmp_path))
+    assert not report.ok and "  no records: the annotation files hold no rows" in report.lines()

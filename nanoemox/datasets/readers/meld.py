@@ -31,7 +31,7 @@ class MeldReader(DatasetReader):
             return
         path = files[0]
         history: dict[str, list[Turn]] = {}
-        for line, row in csv_rows(path):
+        for line, row in csv_rows(path, required=COLUMNS):
             if any(row.get(column) is None for column in COLUMNS):
                 self.bad_row(path, line, f"expected columns {', '.join(COLUMNS)}")
                 continue

@@ -112,7 +112,7 @@ class MIntRecReader(IntentReader):
         if not path.is_file():
             return
         flat = (self.root / "video").is_dir() and not (self.root / "raw_data").is_dir()
-        for line, row in csv_rows(path, delimiter="\t"):
+        for line, row in csv_rows(path, delimiter="\t", required=("season", "episode", "clip", "text", "label")):
             try:
                 season, episode, clip, text, label = (row[k] for k in ("season", "episode", "clip", "text", "label"))
             except KeyError:

@@ -41,7 +41,7 @@ class SimsReader(UniBenchSentiment):
 
     def read_csv(self, split: str) -> Iterator[Record]:
         path = next(self.root / name for name in LABEL_FILES if (self.root / name).is_file())
-        for line, row in csv_rows(path):
+        for line, row in csv_rows(path, required=[c for c in COLUMNS if c != "text"]):
             if any(not (row.get(column) or "").strip() for column in COLUMNS if column != "text"):
                 self.bad_row(path, line, f"expected columns {', '.join(COLUMNS)} with values")
                 continue
