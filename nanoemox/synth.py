@@ -61,12 +61,15 @@ def write_clip(
     face: bool = True,
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
     seed: int = 0,
+    lossless: bool = False,
 ) -> Path:
-    """Write a clip with PyAV: the container from the suffix (mp4, mkv, avi, flv), AAC 16 kHz mono audio if given."""
+    """Write a clip with PyAV: the container from the suffix (mp4, mkv, avi, flv), AAC 16 kHz mono audio if given;
+    `lossless` (H.264 only) makes the decoded pixels the same on every run, for a reproducible demo."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
-        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps)
+        options = {"qp": "0"} if lossless else {}  # lossy x264 output varies from run to run; lossless does not
+        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options=options)
         video.width = video.height = size
         video.pix_fmt = "yuv420p"
         sound = container.add_stream("aac", rate=16000, layout="mono") if audio is not None else None

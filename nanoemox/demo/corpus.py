@@ -74,9 +74,8 @@ class Corpus:
     def clip(self, path: Path, label: int, with_audio: bool = True) -> np.ndarray:
         tint = tuple(t * self.rng.uniform(0.93, 1.07) for t in CUES[label].tint)
         sound = self.audio(label)
-        write_clip(
-            path, CLIP_SECONDS, FPS, SIZE, sound if with_audio else None, True, tint, int(self.rng.integers(1e9))
-        )
+        seed = int(self.rng.integers(1e9))
+        write_clip(path, CLIP_SECONDS, FPS, SIZE, sound if with_audio else None, True, tint, seed, lossless=True)
         self.bar.update()
         return sound
 
