@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # may change on --resume
+
+
 def check_same_run(cfg: PipelineConfig, run_dir: Path) -> None:
     """--resume continues the same run: the model and training settings must be those it was started with
     (only how often it logs, validates and saves may change)."""
@@ -86,9 +89,6 @@ def check_same_run(cfg: PipelineConfig, run_dir: Path) -> None:
             f"{run_dir}: --resume needs the settings the run started with (saved != now):\n  {listed}\n"
             "start a new --run to train with other settings"
         )
-
-
-CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")
 
 
 def entry() -> None:

@@ -20,6 +20,7 @@ from nanoemox.batching import generation_batch
 from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
+from nanoemox.files import jsonl_objects
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
@@ -92,16 +93,9 @@ def read_done(path: Path) -> set[tuple[str, str]]:
     """(id, task) pairs already written; a torn last line (a killed job) is dropped from the file."""
     if not path.is_file():
         return set()
-    good, done = [], set()
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-            done.add((row["id"], row["task"]))
-            good.append(line)
-        except (json.JSONDecodeError, KeyError):
-            continue
-    path.write_text("".join(line + "\n" for line in good))
-    return done
+    rows = [row for row in jsonl_objects(path) if "id" in row and "task" in row]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return {(row["id"], row["task"]) for row in rows}
 
 
 def batches(samples: Iterator[ShardSample], size: int) -> Iterator[list[ShardSample]]:
