@@ -17,7 +17,7 @@ import yaml
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_yaml, yaml_problem
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipeline.yaml"
+DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the package file links to the repository root's
 MODALITIES = ("speech", "visual", "face", "fusion")
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")

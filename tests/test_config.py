@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nanoemox.config import ConfigError, config_from_dict, diff_configs, load_config, save_config
+import nanoemox
+from nanoemox.config import DEFAULT_CONFIG, ConfigError, config_from_dict, diff_configs, load_config, save_config
 from nanoemox.errors import NanoEmoXError
 
 
@@ -17,6 +18,12 @@ def test_full_preset_has_the_papers_sizes():
     assert cfg.model.encoders.hubert.qformer_layers == [21, 22, 23, 24]
     assert cfg.train.phases["3"].tasks == {"mer": 18, "ov-mer": 28, "mir": 5, "eri": 31, "erg": 18}
     assert cfg.train.phases["1-speech"].lr == pytest.approx(3e-4)
+
+
+def test_default_config_is_the_repository_file_shipped_in_the_package():
+    packaged = Path(nanoemox.__file__).parent / "pipeline.yaml"
+    assert packaged.is_symlink() and packaged.resolve() == Path("pipeline.yaml").resolve()
+    assert packaged.resolve() == DEFAULT_CONFIG
 
 
 def test_tiny_preset_overrides_sizes_only():

@@ -13,7 +13,7 @@ from nanoemox.errors import NanoEmoXError
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
-        help="pipeline config (default: pipeline.yaml at the repository root)",
+        help="pipeline config (default: the pipeline.yaml shipped in the package; `nanoemox config init` copies it)",
     )
     parser.add_argument(
         "--preset",
