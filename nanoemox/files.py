@@ -3,7 +3,10 @@ error that names the file and what is wrong with it, never a traceback."""
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +83,51 @@ def read_safetensors(path: str | Path, what: str = "weights file") -> dict[str, 
         return load(data)
     except SafetensorError as err:
         raise NanoEmoXError(f"{path}: damaged {what} ({err})") from err
+
+
+NUMPY_GLOBALS = {  # what np.save writes for object arrays holding numbers, strings, lists, dicts and arrays
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"),
+}
+
+
+class PlainDataUnpickler(pickle.Unpickler):
+    """Unpickles plain data and NumPy arrays only: any other global (a function, a class) is refused, so no code runs."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        home = module.replace("numpy.core.", "numpy._core.", 1)  # pickles written by NumPy 1.x
+        if (home, name) not in NUMPY_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
+        return super().find_class(home, name)
+
+
+def read_npz(path: str | Path, what: str = "NumPy .npz file") -> dict[str, Any]:
+    """Every array of an .npz; object arrays (pickled dicts, lists, strings) are read without running any code."""
+    data = read_bytes(path, what)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {
+                name.removesuffix(".npy"): _npy_array(archive.read(name))
+                for name in archive.namelist()
+                if name.endswith(".npy")
+            }
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
+        raise NanoEmoXError(f"{path}: not a readable {what} ({err})") from err
+
+
+def _npy_array(raw: bytes) -> Any:
+    import numpy as np
+
+    stream = io.BytesIO(raw)
+    version = np.lib.format.read_magic(stream)
+    header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    _, _, dtype = header(stream)
+    if not dtype.hasobject:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    array = PlainDataUnpickler(stream).load()
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"an object array holds {type(array).__name__}, not an array")
+    return array

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import math
-import pickle
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
-import numpy as np
-
 from nanoemox.datasets.base import DatasetError, DatasetReader, clean_id, csv_rows
 from nanoemox.datasets.labels import EMOTIONS
 from nanoemox.datasets.record import Labels, Record
+from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_npz
 
 NON_MP4_VIDEO = (".avi", ".mkv", ".mov", ".webm")  # AffectGPT falls back to .avi; clips are .mp4 otherwise
 PROCESS_SUBTITLES = ("transcription-engchi-polish.csv", "transcription.csv")  # MOSI/MOSEI/SIMS/IEMOCAP folders
@@ -38,15 +36,14 @@ def parse_openset(text: str) -> list[str]:
 def load_npz_corpus(path: Path, key: str, missing_ok: bool = False) -> dict[str, Any]:
     """One {name: label dict} corpus of an AffectGPT label .npz; {} when the file lacks `key` and `missing_ok`."""
     try:
-        # AffectGPT stores these dicts as pickled object arrays, so allow_pickle is required: only open trusted files.
-        with np.load(path, allow_pickle=True) as data:
-            if key not in data.files:
-                if missing_ok:
-                    return {}
-                raise DatasetError(f"{path}: no '{key}' array (has {', '.join(data.files)})")
-            corpus = data[key].item()
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
-        raise DatasetError(f"{path}: not a readable AffectGPT label .npz ({err})") from err
+        arrays = read_npz(path, "AffectGPT label .npz")  # pickled dicts, read as plain data only
+    except NanoEmoXError as err:
+        raise DatasetError(str(err)) from err
+    if key not in arrays:
+        if missing_ok:
+            return {}
+        raise DatasetError(f"{path}: no '{key}' array (has {', '.join(arrays)})")
+    corpus = arrays[key].item() if arrays[key].size == 1 else None
     if not isinstance(corpus, dict):
         raise DatasetError(f"{path}: '{key}' is not a {{name: label}} dict")
     return corpus
