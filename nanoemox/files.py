@@ -95,7 +95,7 @@ NUMPY_GLOBALS = {  # what np.save writes for object arrays holding numbers, stri
 
 
 class PlainDataUnpickler(pickle.Unpickler):
-    """Unpickles plain data and NumPy arrays only: any other global (a function, a class) is refused, so no code runs."""
+    """Unpickles plain data and NumPy arrays only: any other global (a function, a class) is refused: no code runs."""
 
     def find_class(self, module: str, name: str) -> Any:
         home = module.replace("numpy.core.", "numpy._core.", 1)  # pickles written by NumPy 1.x
