@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nanoemox.model.inputs import TextBatch, encode_for_generation, encode_for_training
+import torch
+
+from nanoemox.model.inputs import TextBatch, encode_for_generation, encode_for_training, prompt_length, training_ids
 from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX, present_modalities
 from nanoemox.shards.reader import ShardSample, collate_features
 from nanoemox.tasks import answer_for, prompt_for
@@ -20,11 +22,18 @@ class ModelBatch:
 
 def _prompts(
     model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample], modalities: Sequence[str] | None
-) -> tuple[list[str], ModalityFeatures]:
-    features = collate_features(samples)
-    present = present_modalities(features, list(modalities or model.cfg.heads.modalities))
-    prompts = [prompt_for(t, s.record, p, model.token_counts) for t, s, p in zip(tasks, samples, present, strict=True)]
-    return prompts, features
+) -> list[str]:
+    """Each sample's prompt for its task, naming only the modalities it has (read from its masks alone)."""
+    masks = ModalityFeatures(
+        clip=None,
+        hubert=None,
+        face=None,
+        face_mask=torch.stack([s.face_mask for s in samples]),
+        has_video=torch.tensor([s.has_video for s in samples]),
+        has_audio=torch.tensor([s.has_audio for s in samples]),
+    )
+    present = present_modalities(masks, list(modalities or model.cfg.heads.modalities))
+    return [prompt_for(t, s.record, p, model.token_counts) for t, s, p in zip(tasks, samples, present, strict=True)]
 
 
 def training_batch(
@@ -33,12 +42,34 @@ def training_batch(
     """Prompt + answer per example, loss on the answer only; `modalities` limits which tokens prompts carry."""
     tasks = [task for task, _ in examples]
     samples = [sample for _, sample in examples]
-    prompts, features = _prompts(model, tasks, samples, modalities)
+    prompts = _prompts(model, tasks, samples, modalities)
     answers = [answer_for(t, s.record) for t, s in examples]
-    return ModelBatch(tasks, encode_for_training(model.tokenizer, prompts, answers, model.cfg.lm.max_length), features)
+    text = encode_for_training(model.tokenizer, prompts, answers, model.cfg.lm.max_length)
+    return ModelBatch(tasks, text, collate_features(samples))
+
+
+def training_lengths(
+    model: NanoEmoX, examples: Sequence[tuple[str, ShardSample]], modalities: Sequence[str] | None = None
+) -> list[int]:
+    """Tokens each example takes in a training batch (prompt + answer + end marker + EOS), for length grouping."""
+    prompts = _prompts(model, [t for t, _ in examples], [s for _, s in examples], modalities)
+    lengths = []
+    for prompt, (task, sample) in zip(prompts, examples, strict=True):
+        prompt_ids, answer_ids = training_ids(
+            model.tokenizer, prompt, answer_for(task, sample.record), model.cfg.lm.max_length
+        )
+        lengths.append(len(prompt_ids) + len(answer_ids))
+    return lengths
 
 
 def generation_batch(model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample]) -> ModelBatch:
     """Left-padded prompts for batched generation."""
-    prompts, features = _prompts(model, tasks, samples, None)
-    return ModelBatch(list(tasks), encode_for_generation(model.tokenizer, prompts, model.cfg.lm.max_length), features)
+    prompts = _prompts(model, tasks, samples, None)
+    text = encode_for_generation(model.tokenizer, prompts, model.cfg.lm.max_length)
+    return ModelBatch(list(tasks), text, collate_features(samples))
+
+
+def prompt_lengths(model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample]) -> list[int]:
+    """Tokens of each generation prompt, for sorting clips into batches that pad little."""
+    prompts = _prompts(model, tasks, samples, None)
+    return [prompt_length(model.tokenizer, prompt, model.cfg.lm.max_length) for prompt in prompts]

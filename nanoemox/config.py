@@ -211,6 +211,7 @@ class TrainConfig:
     eval_every: int
     log_every: int
     shuffle_buffer: int
+    length_window: int
     max_bad_steps: int
     phases: dict[str, PhaseConfig]
 
@@ -354,6 +355,7 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("train.eval_every", train.eval_every, 1),
         ("train.log_every", train.log_every, 1),
         ("train.shuffle_buffer", train.shuffle_buffer, 1),
+        ("train.length_window", train.length_window, 1),
         ("train.max_bad_steps", train.max_bad_steps, 0),
         ("train.weight_decay", train.weight_decay, 0),
         ("train.grad_clip", train.grad_clip, 0),

@@ -30,9 +30,7 @@ def encode_for_training(
     """Right-padded prompt + answer + end marker + EOS; an answer too long is cut to fit `max_length`."""
     rows, label_rows = [], []
     for prompt, answer in zip(prompts, answers, strict=True):
-        prompt_ids = _prompt_ids(tokenizer, prompt, max_length - 1)
-        answer_ids = _token_ids(tokenizer, answer + ANSWER_END)
-        answer_ids = answer_ids[: max_length - len(prompt_ids) - 1] + [tokenizer.eos_token_id]
+        prompt_ids, answer_ids = training_ids(tokenizer, prompt, answer, max_length)
         rows.append(prompt_ids + answer_ids)
         label_rows.append([IGNORE_INDEX] * len(prompt_ids) + answer_ids)
     input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=False)
@@ -40,11 +38,25 @@ def encode_for_training(
     return TextBatch(input_ids, attention_mask, labels)
 
 
+def training_ids(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, answer: str, max_length: int
+) -> tuple[list[int], list[int]]:
+    """One example's prompt ids and answer ids (answer + end marker + EOS, cut to fit `max_length`)."""
+    prompt_ids = _prompt_ids(tokenizer, prompt, max_length - 1)
+    answer_ids = _token_ids(tokenizer, answer + ANSWER_END)
+    return prompt_ids, answer_ids[: max_length - len(prompt_ids) - 1] + [tokenizer.eos_token_id]
+
+
 def encode_for_generation(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], max_length: int) -> TextBatch:
     """Left-padded prompts, so every row's next token is generated at the same position."""
     rows = [_prompt_ids(tokenizer, prompt, max_length) for prompt in prompts]
     input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=True)
     return TextBatch(input_ids, attention_mask)
+
+
+def prompt_length(tokenizer: PreTrainedTokenizerBase, prompt: str, max_length: int) -> int:
+    """Tokens of one generation prompt, as `encode_for_generation` builds it."""
+    return len(_prompt_ids(tokenizer, prompt, max_length))
 
 
 def _token_ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:

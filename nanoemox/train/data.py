@@ -121,6 +121,62 @@ class TaskMixer:
             stream._iter = stream._start()
 
 
+Example = tuple[str, ShardSample]
+
+
+class LengthGroupedBatches:
+    """Batches of similar length, so little of each is padding, with the task mixer's exact ratios.
+
+    A window of `window` batches' worth of examples is drawn from the mixer in order, sorted by length and cut
+    into batches, which are served in a seeded random order. Every drawn example is served once, so the task
+    ratios are the mixer's. The position (the mixer's state at the window's start, how many windows and how
+    many of this window's batches were served) restores the same batches exactly.
+    """
+
+    def __init__(
+        self,
+        mixer: TaskMixer,
+        batch_size: int,
+        window: int,
+        lengths: Callable[[list[Example]], list[int]],
+        seed: int = 0,
+    ):
+        self.mixer, self.batch_size, self.window, self.lengths = mixer, batch_size, window, lengths
+        self.seed = seed
+        self.examples = iter(mixer)
+        self.windows, self.served = 0, 0
+        self.start = mixer.state()
+        self.batches: list[list[Example]] = []
+
+    def __iter__(self) -> Iterator[list[Example]]:
+        return self
+
+    def __next__(self) -> list[Example]:
+        if self.served == len(self.batches):
+            self.windows += bool(self.batches)
+            self._draw()
+        self.served += 1
+        return self.batches[self.served - 1]
+
+    def _draw(self) -> None:
+        self.start, self.served = self.mixer.state(), 0
+        drawn = list(itertools.islice(self.examples, self.batch_size * self.window))
+        lengths = self.lengths(drawn)
+        ordered = [drawn[i] for i in sorted(range(len(drawn)), key=lengths.__getitem__)]  # stable: ties keep order
+        self.batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
+        random.Random(f"{self.seed}/window/{self.windows}").shuffle(self.batches)
+
+    def state(self) -> dict[str, Any]:
+        return self.start | {"windows": self.windows, "served": self.served}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Return to a saved position; a position saved by the plain mixer (no window fields) starts a window."""
+        self.mixer.restore(state)
+        self.windows = state.get("windows", 0)
+        self._draw()
+        self.served = state.get("served", 0)
+
+
 class Prefetcher:
     """Builds the next items in a background thread while the current step computes.
 

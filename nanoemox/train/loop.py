@@ -13,14 +13,14 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
-from nanoemox.batching import ModelBatch, training_batch
+from nanoemox.batching import ModelBatch, training_batch, training_lengths
 from nanoemox.config import PipelineConfig
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
-from nanoemox.train.data import Prefetcher, TaskMixer, phase_sources, validation_examples
+from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
 from nanoemox.train.stages import Stage
 from nanoemox.train.state import TrainerState, load_training, read_state, save_training
@@ -165,22 +165,24 @@ def train_stage(
     mixer = TaskMixer(
         phase_sources(features, cfg, stage.data), cfg.train.seed, dist.rank, dist.world, cfg.train.shuffle_buffer
     )
+    batch_size, accum = cfg.train.batch_size, cfg.train.grad_accum
+    grouped = LengthGroupedBatches(
+        mixer, batch_size, cfg.train.length_window, lambda ex: training_lengths(model, ex, modalities), cfg.train.seed
+    )
     dev = phase_sources(features, cfg, stage.data, "dev", required=False)  # no dev split: no validation loss
     held_out = validation_examples(dev, VALIDATION_EXAMPLES_PER_SOURCE)
     if state is not None:
         state = load_training(out, model, cfg, optimizer, scheduler, scaler)
-        mixer.restore(state.data)
+        grouped.restore(state.data)
     state = state or TrainerState()
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trainable = [p for p in model.parameters() if p.requires_grad]
     log = MetricsLog(run_dir / "logs" / stage.name, state.step, enabled=dist.main)
-    batch_size, accum = cfg.train.batch_size, cfg.train.grad_accum
-    data = iter(mixer)
 
     def next_step_batches() -> list[ModelBatch]:
-        return [training_batch(model, [next(data) for _ in range(batch_size)], modalities) for _ in range(accum)]
+        return [training_batch(model, next(grouped), modalities) for _ in range(accum)]
 
-    prefetch = Prefetcher(next_step_batches, mixer.state)  # the next step's batches build while this one computes
+    prefetch = Prefetcher(next_step_batches, grouped.state)  # the next step's batches build while this one computes
 
     # ---- loop
     started, window_start, window_samples = time.perf_counter(), time.perf_counter(), 0
