@@ -223,15 +223,25 @@ class ScoreConfig:
     temperature: float
     top_p: float
     max_new_tokens: dict[str, int]
+    unibench_question: Literal["open", "candidates"]
 
 
 @dataclass
 class EvalConfig:
     wheel_dir: str | None
     extractor_url: str | None
+    extractor_model: str
+    extractor_temperature: float
+    extractor_top_p: float
+    extractor_repetition_penalty: float
+    extractor_max_tokens: int
+    extractor_runs: int
     judge_url: str | None
     judge_model: str
+    judge_temperature: float
     api_key_env: str
+    cache: bool
+    erg_turns: Literal["last", "all"]
 
 
 @dataclass
@@ -347,7 +357,7 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
 
 def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]]:
     """(key, value, lowest allowed; None: above 0) for every count, size, rate and weight the jobs use."""
-    train, extract, score = cfg.train, cfg.extract, cfg.score
+    train, extract, score, evaluation = cfg.train, cfg.extract, cfg.score, cfg.eval
     values = [
         ("train.batch_size", train.batch_size, 1),
         ("train.grad_accum", train.grad_accum, 1),
@@ -369,6 +379,12 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("score.batch_size", score.batch_size, 1),
         ("score.temperature", score.temperature, None),
         ("score.top_p", score.top_p, None),
+        ("eval.extractor_temperature", evaluation.extractor_temperature, 0),
+        ("eval.extractor_top_p", evaluation.extractor_top_p, None),
+        ("eval.extractor_repetition_penalty", evaluation.extractor_repetition_penalty, None),
+        ("eval.extractor_max_tokens", evaluation.extractor_max_tokens, 1),
+        ("eval.extractor_runs", evaluation.extractor_runs, 1),
+        ("eval.judge_temperature", evaluation.judge_temperature, 0),
     ]
     if extract.num_cpus is not None:
         values.append(("extract.num_cpus", extract.num_cpus, 1))

@@ -13,6 +13,8 @@ from nanoemox.datasets.record import EmpathyChain
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.prompts import build_answer, build_prompt
 
+MER_UNIBENCH = ("mer2023", "mer2024", "meld", "iemocap", "mosi", "mosei", "sims", "simsv2", "ov-merd")
+
 
 def has_labels(task: str, labels: Mapping[str, Any]) -> bool:
     """Whether a record's labels (as stored in shards) can train `task`."""
@@ -48,6 +50,11 @@ def prompt_for(task: str, record: Mapping[str, Any], present: Sequence[str], tok
     return build_prompt(
         task, present, token_counts, record.get("subtitle", ""), candidates(task, record["dataset"]), dialogue
     )
+
+
+def asked_task(task: str, dataset: str, unibench_question: str) -> str:
+    """The task whose question scoring asks: MER-UniBench asks MER datasets the open-vocabulary question."""
+    return "ov-mer" if task == "mer" and dataset in MER_UNIBENCH and unibench_question == "open" else task
 
 
 def prompt_id(task: str, dataset: str) -> str:

@@ -1,6 +1,12 @@
 """Shared fixtures: the tiny preset, a fresh tiny model, random features, and the shared reference files."""
 
+import json
 import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -77,3 +83,71 @@ def link_files(root: Path, mapping: dict[str, Path]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).symlink_to(target)
     return root
+
+
+LLM_KEY_ENV, LLM_KEY = "NANOEMOX_TEST_LLM_KEY", "sk-test-SECRET-0123456789"
+
+
+@dataclass
+class FakeLLM:
+    """A local OpenAI-compatible server: `script` holds (status, delay_s) per request, then 200s."""
+
+    url: str = ""
+    requests: list[dict] = field(default_factory=list)
+    script: list[tuple[int, float]] = field(default_factory=list)
+    responder: Callable[[str], str] = lambda prompt: "ok"
+
+
+def serve_llm(state: FakeLLM) -> ThreadingHTTPServer:
+    """Serve `state` over HTTP on a free local port, in a daemon thread (shut it down when done)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+            status, delay = state.script.pop(0) if state.script else (200, 0.0)
+            time.sleep(delay)
+            if status == 200:
+                content = state.responder(body["messages"][-1]["content"])
+                payload = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+            else:  # servers may echo the key they were sent: the client must not pass it on
+                payload = {"error": {"message": f"failed for {self.headers.get('Authorization')}"}}
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:
+                pass  # the client gave up on this request (timeout test)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_port}/v1"
+    return server
+
+
+@pytest.fixture
+def llm_servers(monkeypatch) -> Iterator[Callable[[], FakeLLM]]:
+    """Start local OpenAI-compatible servers on demand (the test key set in the environment); all stop after."""
+    monkeypatch.setenv(LLM_KEY_ENV, LLM_KEY)
+    servers = []
+
+    def start() -> FakeLLM:
+        state = FakeLLM()
+        servers.append(serve_llm(state))
+        return state
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fake_llm(llm_servers) -> FakeLLM:
+    return llm_servers()

@@ -42,7 +42,19 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument(
             "--extractor-url", help="OpenAI-compatible endpoint to extract emotion labels (MER-UniBench)"
         )
+        parser.add_argument(
+            "--extractor-runs",
+            type=int,
+            help="extract labels N times (the extractor samples): scores are means with their std",
+        )
         parser.add_argument("--judge-url", help="OpenAI-compatible endpoint of the ERI judge")
+        parser.add_argument("--no-cache", action="store_true", help="ask the LLMs again (no reply cache)")
+        parser.add_argument(
+            "--reparse", action="store_true", help="read every label from the raw outputs (MMLA rules for MIR)"
+        )
+        parser.add_argument(
+            "--erg-turns", choices=("last", "all"), help="ERG emotion: each dialogue's last turn (default) or all"
+        )
         parser.add_argument("--out", help="results JSON (default: <run>/eval/<dataset>-<split>.json)")
         add_config_args(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -84,7 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     from nanoemox.eval.benchmark import evaluate
 
     cfg = config_from_args(args)
-    endpoints = {k: v for k, v in (("extractor_url", args.extractor_url), ("judge_url", args.judge_url)) if v}
+    given = {
+        "extractor_url": args.extractor_url,
+        "extractor_runs": args.extractor_runs,
+        "judge_url": args.judge_url,
+        "erg_turns": args.erg_turns,
+        "cache": False if args.no_cache else None,
+    }
+    if args.extractor_runs is not None and args.extractor_runs < 1:
+        raise NanoEmoXError(f"--extractor-runs must be at least 1, got {args.extractor_runs}")
+    settings = replace(cfg.eval, **{key: value for key, value in given.items() if value is not None})
     root = args.root or cfg.datasets.get(args.dataset)
     if root is None:
         raise NanoEmoXError(
@@ -94,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else default_out(predictions, args.dataset, args.split)
     if out.is_dir():
         raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
+    cache = out.parent / "llm-cache" if settings.cache else None
     result = evaluate(
-        predictions, args.dataset, root, args.split, replace(cfg.eval, **endpoints), args.wheel_dir, args.layout
+        predictions, args.dataset, root, args.split, settings, args.wheel_dir, args.layout, cache, args.reparse
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
@@ -106,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             shown = "  ".join(
                 f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in scores.items()
-                if not isinstance(v, list | dict)
+                if not isinstance(v, list | dict) and k != "protocol"
             )
             print(f"{args.dataset}/{args.split} {task}: {shown}")
+            if "protocol" in scores:
+                print(f"  protocol: {scores['protocol']}")
         for warning in result["warnings"]:
             print(f"warning: {warning}", file=sys.stderr)
         print(f"results written to {out}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +14,14 @@ from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
 from nanoemox.eval.erg import erg_scores
 from nanoemox.eval.errors import EvalError
-from nanoemox.eval.judge import judge_eri
-from nanoemox.eval.llm import ChatClient, extract_emotions_llm
+from nanoemox.eval.judge import JUDGE_PROMPT_VERSION, judge_eri
+from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emotions_llm
 from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
-from nanoemox.eval.parse import parse_emotions
+from nanoemox.eval.parse import parse_emotions, parse_intent
 from nanoemox.eval.wheel import EmotionWheels
 from nanoemox.files import read_text
+from nanoemox.tasks import candidates
 
 EMOTION_TASKS = ("mer", "ov-mer", "msa")  # answers are lists of emotion words
 
@@ -69,25 +71,63 @@ def read_predictions(path: Path) -> Predictions:
     return found
 
 
-class Scorer:
-    """The metric of each task; LLM-backed parts only when their endpoint is configured."""
+QUESTIONS = {"mer-candidates": "candidate-list question", "mer": "single-label question"}  # else: open question
 
-    def __init__(self, cfg: EvalConfig, wheel_dir: str | None):
+
+def question_of(rows: dict[str, dict]) -> str:
+    """Which question the rows answer, from their prompt_id (rows of other systems may not record it)."""
+    asked = {QUESTIONS.get(row.get("prompt_id"), "open question") for row in rows.values() if row.get("prompt_id")}
+    return " + ".join(sorted(asked)) or "question not recorded"
+
+
+def mean_and_std(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run's fields, each score replaced by its mean over the runs, with `<score>_std` beside it."""
+    result = dict(runs[0])
+    if len(runs) > 1:
+        for key, value in runs[0].items():
+            if isinstance(value, float):
+                values = [run[key] for run in runs]
+                result[key], result[f"{key}_std"] = statistics.fmean(values), statistics.stdev(values)
+        result["runs"] = [{key: value for key, value in run.items() if isinstance(value, float)} for run in runs]
+    return result
+
+
+class Scorer:
+    """The metric of each task, under the protocol behind the paper's tables; LLMs only where configured."""
+
+    def __init__(self, cfg: EvalConfig, wheel_dir: str | None, cache_dir: Path | None = None, reparse: bool = False):
         wheel_dir = wheel_dir or cfg.wheel_dir
         self.wheels = EmotionWheels.load(wheel_dir) if wheel_dir else None
-        cache = Path.home() / ".cache" / "nanoemox" / "llm"
+        self.cfg, self.reparse = cfg, reparse
         self.extractor = (
-            ChatClient(cfg.extractor_url, cfg.judge_model, cfg.api_key_env, cache) if cfg.extractor_url else None
+            ChatClient(
+                cfg.extractor_url,
+                cfg.extractor_model,
+                cfg.api_key_env,
+                cache_dir,
+                temperature=cfg.extractor_temperature,
+                top_p=cfg.extractor_top_p,
+                repetition_penalty=cfg.extractor_repetition_penalty,
+                max_tokens=cfg.extractor_max_tokens,
+            )
+            if cfg.extractor_url
+            else None
         )
-        self.judge = ChatClient(cfg.judge_url, cfg.judge_model, cfg.api_key_env, cache) if cfg.judge_url else None
+        self.judge = (
+            ChatClient(cfg.judge_url, cfg.judge_model, cfg.api_key_env, cache_dir, temperature=cfg.judge_temperature)
+            if cfg.judge_url
+            else None
+        )
 
-    def emotions(self, row: dict | None) -> list[str]:
-        """The predicted emotion words: our parser by default, the MER-UniBench LLM extractor if configured."""
+    def emotions(self, row: dict | None, draw: int | None) -> list[str]:
+        """The predicted emotion words: the LLM extractor's `draw`-th reading, or our parser's (draw None)."""
         if row is None:
             return []
-        if self.extractor is not None:
-            return extract_emotions_llm(self.extractor, row.get("output", ""))
-        return row["answer"] if isinstance(row.get("answer"), list) else parse_emotions(row.get("output", ""))
+        if draw is not None and self.extractor is not None:
+            return extract_emotions_llm(self.extractor, row.get("output", ""), draw)
+        if isinstance(row.get("answer"), list) and not self.reparse:
+            return row["answer"]
+        return parse_emotions(row.get("output", ""))
 
     def need_wheels(self, task: str) -> EmotionWheels:
         if self.wheels is None:
@@ -96,38 +136,89 @@ class Scorer:
             )
         return self.wheels
 
-    def score(self, task: str, labels: dict[str, Labels], rows: dict[str, dict]) -> dict[str, Any]:
+    def emotion_protocol(self, rows: dict[str, dict]) -> tuple[dict[str, Any], bool]:
+        """How MER / OV-MER / MSA answers become labels (recorded in the result), and whether the LLM does it."""
+        question = question_of(rows)
+        if "candidate" in question or self.extractor is None:
+            stand_in = "" if "candidate" in question else "; our parser stands in for MER-UniBench's LLM extractor"
+            return {"protocol": f"{question}, labels read by the nanoemox parser{stand_in}"}, False
+        settings = self.extractor.settings() | {"prompt_version": EXTRACTOR_PROMPT_VERSION}
+        runs = self.cfg.extractor_runs
+        described = (
+            f"{question}, labels extracted by {self.extractor.model} (temperature {self.extractor.temperature}, "
+            f"top-p {self.extractor.top_p}), mean of {runs} run(s)"
+        )
+        return {"protocol": f"MER-UniBench: {described}", "extractor": settings, "extractor_runs": runs}, True
+
+    def emotion_task(self, task: str, labels: dict[str, Labels], rows: dict[str, dict]) -> dict[str, Any]:
+        protocol, with_llm = self.emotion_protocol(rows)
+        draws: list[int | None] = list(range(self.cfg.extractor_runs)) if with_llm else [None]
+        runs = [self.emotion_scores(task, labels, rows, draw) for draw in draws]
+        return mean_and_std(runs) | protocol
+
+    def emotion_scores(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], draw: int | None) -> dict:
         if task == "mer":
             gt = {i: lab.emotion for i, lab in labels.items() if lab.emotion}
-            pred = {i: self.emotions(rows.get(i)) for i in gt}
+            pred = {i: self.emotions(rows.get(i), draw) for i in gt}
             exact = sum(bool(pred[i]) and pred[i][0] == gt[i] for i in gt) / len(gt)
             result = {"accuracy": exact, "n": len(gt)}
             if self.wheels is not None:
                 result["hitrate"] = self.wheels.hitrate(gt, pred)
             return result
         if task == "ov-mer":
-            gt = {i: lab.ov_emotions for i, lab in labels.items() if lab.ov_emotions is not None}
-            return self.need_wheels(task).ov_scores(gt, {i: self.emotions(rows.get(i)) for i in gt})
-        if task == "msa":
-            gt = {i: lab.sentiment for i, lab in labels.items() if lab.sentiment is not None}
-            if self.extractor is not None:
-                polarity = {i: sentiment_llm(self.extractor, self.emotions(rows.get(i))) for i in gt}
+            gt_sets = {i: lab.ov_emotions for i, lab in labels.items() if lab.ov_emotions is not None}
+            return self.need_wheels(task).ov_scores(gt_sets, {i: self.emotions(rows.get(i), draw) for i in gt_sets})
+        gt_values = {i: lab.sentiment for i, lab in labels.items() if lab.sentiment is not None}
+        if draw is not None and self.extractor is not None:
+            polarity = {i: sentiment_llm(self.extractor, self.emotions(rows.get(i), draw), draw) for i in gt_values}
+        else:
+            wheels = self.need_wheels(task)
+            polarity = {i: wheel_polarity(wheels, self.emotions(rows.get(i), draw)) for i in gt_values}
+        return msa_scores(gt_values, polarity)
+
+    def intents(self, rows: dict[str, dict], ids: list[str], dataset: str) -> tuple[dict[str, str], int]:
+        """Each id's intent: the row's parsed answer, else (or with --reparse) MMLA's reading of its output."""
+        options = candidates("mir", dataset) or []
+        pred, reparsed = {}, 0
+        for i in ids:
+            row = rows.get(i) or {}
+            answer = row.get("answer")
+            if isinstance(answer, str) and answer and not self.reparse:
+                pred[i] = answer
             else:
-                wheels = self.need_wheels(task)
-                polarity = {i: wheel_polarity(wheels, self.emotions(rows.get(i))) for i in gt}
-            return msa_scores(gt, polarity)
+                pred[i] = parse_intent(row.get("output", ""), options) if row else "unknown"
+                reparsed += bool(row)
+        return pred, reparsed
+
+    def score(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], dataset: str) -> dict[str, Any]:
+        if task in EMOTION_TASKS:
+            return self.emotion_task(task, labels, rows)
         if task == "mir":
             gt = {i: lab.intent for i, lab in labels.items() if lab.intent}
-            return mir_scores(gt, {i: (rows.get(i) or {}).get("answer") or "unknown" for i in gt})
+            pred, reparsed = self.intents(rows, list(gt), dataset)
+            return mir_scores(gt, pred) | {
+                "protocol": f"MMLA: {reparsed} intent(s) read from the output by MMLA's rules",
+                "n_read_from_output": reparsed,
+            }
         if task == "erg":
             gt = {i: lab.empathy.emotion for i, lab in labels.items() if lab.empathy}
-            return erg_scores(gt, {i: (rows.get(i) or {}).get("output", "") for i in gt})
+            scores = erg_scores(gt, {i: (rows.get(i) or {}).get("output", "") for i in gt}, self.cfg.erg_turns)
+            turns = "each dialogue's last turn" if self.cfg.erg_turns == "last" else "every turn"
+            return scores | {"protocol": f"E3RG: emotion of {turns}, Dist-n per response over every turn"}
         if task == "eri":
             if self.judge is None:
                 raise EvalError("task eri needs an LLM judge: set eval.judge_url (an OpenAI-compatible endpoint)")
             items = [(i, lab.reason, (rows.get(i) or {}).get("output", "")) for i, lab in labels.items() if lab.reason]
-            return judge_eri(self.judge, items)
+            result = judge_eri(self.judge, items)
+            judge = self.judge.settings() | {"prompt_version": JUDGE_PROMPT_VERSION}
+            described = f"judge {self.judge.model}, temperature {self.judge.temperature}, {JUDGE_PROMPT_VERSION}"
+            return result | {"protocol": f"AffectGPT EMER: {described}", "judge": judge}
         raise EvalError(f"unknown task '{task}'")
+
+
+def count_truncated(rows: dict[str, dict]) -> int:
+    """Rows whose generation stopped at max_new_tokens (nanoemox-score marks them)."""
+    return sum(1 for row in rows.values() if row.get("truncated") is True)
 
 
 def evaluate(
@@ -138,14 +229,19 @@ def evaluate(
     cfg: EvalConfig,
     wheel_dir: str | None = None,
     layout: str | None = None,
+    cache_dir: Path | None = None,
+    reparse: bool = False,
 ) -> dict[str, Any]:
-    """Metrics per task for one dataset split, with counted warnings about the predictions file."""
+    """Metrics per task for one dataset split, with counted warnings about the predictions file.
+
+    LLM replies are cached in `cache_dir` (None: not cached); `reparse` reads every label from the raw output.
+    """
     found = read_predictions(predictions)
     reader = open_dataset(dataset, root, layout, lenient=True)
     labels = {record.id: record.labels for record in reader.read(split)}
     if not labels:
         raise EvalError(f"{dataset}/{split}: no records under {root} (check --split, --root and --layout)")
-    scorer = Scorer(cfg, wheel_dir)
+    scorer = Scorer(cfg, wheel_dir, cache_dir, reparse)
     tasks: dict[str, Any] = {}
     warnings = list(found.warnings) + [f"{dataset} annotation: {message}" for message in reader.skipped]
     for task, rows in sorted(found.rows.items()):
@@ -165,7 +261,10 @@ def evaluate(
         empty = sum(1 for row in rows.values() if not str(row.get("output", "")).strip())
         if empty:
             warnings.append(f"{task}: {empty} empty output(s)")
-        tasks[task] = scorer.score(task, labels, rows)
+        truncated = count_truncated(rows)
+        if truncated:
+            warnings.append(f"{task}: {truncated} output(s) were cut at max_new_tokens")
+        tasks[task] = scorer.score(task, labels, rows, dataset) | {"n_truncated": truncated}
     if not tasks:
         raise EvalError(f"{predictions}: no predictions to score")
     return {"dataset": dataset, "split": split, "tasks": tasks, "warnings": warnings}

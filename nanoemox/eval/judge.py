@@ -4,7 +4,8 @@ Clue overlap: the judge summarises the emotional state described by the referenc
 one, and rates their overlap from 1 to 10 (`func_clue_scoring`). Label overlap: the judge first reduces each
 reasoning to its most likely emotion words (`get_summarized_emotions`), then rates the overlap of the two
 (`func_label_scoring`). The prompts say the same in our own words, in English. A reply with no score in 1-10
-is reported under `failed` and left out of that mean (None when no reply has a score).
+is reported under `failed` and left out of that mean (None when no reply has a score). `mean` is the mean of
+the two, the ERI figure the paper reports (its Table 6 average).
 """
 
 import re
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.llm import ChatClient
 
+JUDGE_PROMPT_VERSION = "nanoemox-emer-judge-v1"  # change it whenever a prompt below changes
 REPLY_FORMAT = "Answer in the format 'Score: <number>; Reason: <reason>'."
 SCORE_AFTER_KEY = re.compile(r"score\W{0,3}\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # AffectGPT's fallback reading: the first number in the reply
@@ -84,4 +86,6 @@ def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]]) -> dict
         valid = [item[metric] for item in per_item if item[metric] is not None]
         result[metric] = sum(valid) / len(valid) if valid else None
         result[f"n_{metric}"] = len(valid)
+    pair = (result["clue_overlap"], result["label_overlap"])
+    result["mean"] = None if None in pair else sum(pair) / 2
     return {**result, "failed": failed, "items": per_item}

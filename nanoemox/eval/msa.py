@@ -49,7 +49,7 @@ def wheel_polarity(wheels: EmotionWheels, emotions: Sequence[str]) -> int:
     return _sign(sum(word_polarity(wheels, word) for word in emotions))
 
 
-def sentiment_llm(client: ChatClient, emotions: Sequence[str]) -> int:
+def sentiment_llm(client: ChatClient, emotions: Sequence[str], draw: int = 0) -> int:
     """+1, -1 or 0 for one sample's predicted emotions, decided by an LLM as AffectGPT does (other replies: 0)."""
     prompt = (
         "You are an expert in emotion analysis. Below are words describing a character's emotions. "
@@ -59,7 +59,7 @@ def sentiment_llm(client: ChatClient, emotions: Sequence[str]) -> int:
         "Words: [] -> neutral\n"
         f"Words: [{', '.join(emotions)}] -> "
     )
-    reply = client.ask(prompt).strip().strip(".").lower()
+    reply = client.ask(prompt, draw).strip().strip(".").lower()
     return SENTIMENT_VALUES.get(reply, 0)
 
 

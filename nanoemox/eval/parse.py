@@ -6,8 +6,13 @@ from collections.abc import Sequence
 from nanoemox.model.prompts import ANSWER_END
 
 EMOTION_LEADS = re.compile(r"(?:the character's emotional state is|the most likely label is)\s*:?", re.IGNORECASE)
-SPEAKER_EMOTION = re.compile(r"secondly, the emotion of the speaker is\s*:?\s*([^\n]*)", re.IGNORECASE)
+EMO_TAG = re.compile(r"<emo>(.*?)</emo>", re.IGNORECASE | re.DOTALL)  # AvaMERG's training target
+SPEAKER_EMOTION = re.compile(  # the sentence, with or without "Secondly, ", up to the end of the sentence
+    r"the emotion of the speaker is\s*:?\s*(.*?)\s*(?:\n|\.\s|\.$|thirdly\b|$)", re.IGNORECASE | re.DOTALL
+)
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+AVAMERG_REPLY = re.compile(r"output the empathetic response\.", re.IGNORECASE)  # AvaMERG: chain, this, reply
+AVAMERG_END = "</response>"
 
 
 def _clean(text: str) -> str:
@@ -45,19 +50,23 @@ def parse_intent(text: str, candidates: Sequence[str]) -> str:
 def parse_erg(text: str) -> dict[str, str]:
     """An ERG answer split into the chain of empathy (`think`), the reply after it and the speaker emotion.
 
-    A reply with no </think> (generation cut short inside the chain) has an empty response; one with no
-    <think> at all is all response. The emotion is "" when the chain does not name it.
+    Our format: `<think>chain</think> reply`; a reply with no </think> (generation cut short inside the chain)
+    has an empty response, one with no <think> at all is all response. AvaMERG's format: the chain, then
+    "Finally, output the empathetic response." and the reply, ending at </response>. The emotion is the text of
+    the chain's `<emo>` tag, else of its "the emotion of the speaker is ..." sentence; "" when neither is there.
     """
     text = _clean(text)
     before, opened, after_open = text.partition(THINK_OPEN)
     think, closed, response = after_open.partition(THINK_CLOSE)
     if not opened:
-        think, response = "", before
+        marker = AVAMERG_REPLY.search(before)
+        think, response = (before[: marker.start()], before[marker.end() :]) if marker else ("", before)
+        response = response.split(AVAMERG_END)[0]
     elif not closed:
         response = ""
-    emotion = SPEAKER_EMOTION.search(think)
+    found = EMO_TAG.search(think) or SPEAKER_EMOTION.search(think)
     return {
-        "emotion": emotion.group(1).strip().rstrip(".").strip().lower() if emotion else "",
+        "emotion": found.group(1).strip().rstrip(".").strip().lower() if found else "",
         "response": response.strip(),
         "think": think.strip(),
     }

@@ -1,9 +1,4 @@
-import json
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -12,55 +7,9 @@ from nanoemox.eval.judge import judge_eri, parse_score
 from nanoemox.eval.llm import ChatClient, LLMError, extract_emotions_llm
 from nanoemox.eval.msa import sentiment_llm
 
-KEY_ENV, KEY = "NANOEMOX_TEST_LLM_KEY", "sk-test-SECRET-0123456789"
-
-
-@dataclass
-class FakeLLM:
-    """A local OpenAI-compatible server: `script` holds (status, delay_s) per request, then 200s."""
-
-    url: str = ""
-    requests: list[dict] = field(default_factory=list)
-    script: list[tuple[int, float]] = field(default_factory=list)
-    responder: Callable[[str], str] = lambda prompt: "ok"
-
-
-@pytest.fixture
-def fake_llm(monkeypatch):
-    monkeypatch.setenv(KEY_ENV, KEY)
-    state = FakeLLM()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-            status, delay = state.script.pop(0) if state.script else (200, 0.0)
-            time.sleep(delay)
-            if status == 200:
-                content = state.responder(body["messages"][-1]["content"])
-                payload = {"choices": [{"message": {"role": "assistant", "content": content}}]}
-            else:  # servers may echo the key they were sent: the client must not pass it on
-                payload = {"error": {"message": f"failed for {self.headers.get('Authorization')}"}}
-            data = json.dumps(payload).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up on this request (timeout test)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/v1"
-    yield state
-    server.shutdown()
-    server.server_close()
+from conftest import LLM_KEY as KEY
+from conftest import LLM_KEY_ENV as KEY_ENV
+from conftest import FakeLLM
 
 
 def client(fake: FakeLLM, tmp_path, **options) -> ChatClient:
