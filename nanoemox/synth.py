@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -149,10 +150,19 @@ def synthetic_record(dataset: str, split: str, index: int, label: int) -> dict:
 
 
 def write_feature_shards(
-    out: str | Path, dataset: str, split: str, cfg, count: int, classes: int = 4, shard_size: int = 16, seed: int = 0
+    out: str | Path,
+    dataset: str,
+    split: str,
+    cfg,
+    count: int,
+    classes: int = 4,
+    shard_size: int = 16,
+    seed: int = 0,
+    make_record: Callable[[str, str, int, int], dict] = synthetic_record,
 ) -> Path:
     """Shards of synthetic features in which each record's label is written as a fixed pattern plus noise,
-    so a model can learn it: for training tests and benchmarks without decoding anything."""
+    so a model can learn it: for training tests and benchmarks without decoding anything. `make_record`
+    (dataset, split, index, label) -> stored record gives the texts (benchmarks use realistic lengths)."""
     from nanoemox.shards.contract import build_contract
     from nanoemox.shards.writer import ShardWriter
 
@@ -171,7 +181,7 @@ def write_feature_shards(
             for name, pattern in patterns.items()
         }
         masks = {"has_video": True, "has_audio": True, "face": [True] * shapes["face"]["shape"][0]}
-        record = synthetic_record(dataset, split, index, label)
+        record = make_record(dataset, split, index, label)
         writer.write(record["id"], {"record": record, "media": {}, "masks": masks}, arrays)
     writer.close()
     return split_dir
