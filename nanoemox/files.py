@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
+import re
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +76,25 @@ def yaml_problem(err: yaml.YAMLError) -> str:
     mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     return f"{where}{problem or err}"
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """An OS error while writing under `path` names it: a full disk's error names no file, and safetensors
+    reports its I/O errors as SafetensorError, not OSError."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            err.filename = str(path)
+        raise
+    except SafetensorError as err:
+        code = re.search(r"\(os error (\d+)\)", str(err))
+        if code is None:
+            raise
+        raise OSError(int(code[1]), os.strerror(int(code[1])), str(path)) from err
 
 
 def read_safetensors(path: str | Path, what: str = "weights file") -> dict[str, Any]:

@@ -34,14 +34,29 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
-    """Run a command; a user-facing error becomes `error: ...` on stderr and exit status 2."""
+    """Run a command; a user-facing error becomes `error: ...` on stderr and exit status 2, an OS error (read-only
+    folder, full disk, permission denied) one line naming the path and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     try:
         return main(argv)
     except NanoEmoXError as err:
+        end_progress_bars()
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        end_progress_bars()
+        paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+        print(f"error: {paths + ': ' if paths else ''}{err.strerror or err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def end_progress_bars() -> None:
+    """Close the bars a failed stage left open, so its error starts on a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        for bar in list(getattr(tqdm.tqdm, "_instances", ())):
+            bar.close()

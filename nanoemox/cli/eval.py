@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import writing
 
 COMMANDS = ("mer", "ov-mer", "report")
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if command == "report":
         from nanoemox.eval.report import write_report
 
-        out = write_report(Path(args.run), Path(args.out) if args.out else None, [Path(p) for p in args.published])
+        with writing(args.out or Path(args.run) / "report"):
+            out = write_report(Path(args.run), Path(args.out) if args.out else None, [Path(p) for p in args.published])
         print((out / "report.md").read_text())
         print(f"report written to {out}")
         return 0
@@ -119,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     result = evaluate(
         predictions, args.dataset, root, args.split, settings, args.wheel_dir, args.layout, cache, args.reparse
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
     else:

@@ -5,6 +5,7 @@ import sys
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import writing
 
 FLAG_KEYS = {  # command-line flag -> config key it overrides (so the saved config records it)
     "address": "extract.address",
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     options = ExtractOptions(
         args.dataset, root, args.out, args.split, args.layout, args.lenient, args.limit, args.overwrite
     )
-    summaries = run_extract(cfg, options)
+    with writing(args.out):
+        summaries = run_extract(cfg, options)
     for summary in summaries:
         print(summary.line())
     print(total_line(summaries))

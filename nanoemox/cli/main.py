@@ -9,6 +9,7 @@ from nanoemox.config import TASKS
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import writing
 from nanoemox.info import format_report, parameter_report
 
 
@@ -116,12 +117,15 @@ def demo_command(args: argparse.Namespace) -> int:
     if args.action == "make-corpus":
         from nanoemox.demo.corpus import make_corpus
 
-        for name, root in make_corpus(args.out, args.scale).items():
+        with writing(args.out):
+            corpus = make_corpus(args.out, args.scale)
+        for name, root in corpus.items():
             print(f"{name}: {root}")
         return 0
     from nanoemox.demo.run import run_demo
 
-    run_demo(args.out, args.scale, args.steps_scale)
+    with writing(args.out):
+        run_demo(args.out, args.scale, args.steps_scale)
     return 0
 
 
@@ -151,10 +155,12 @@ def shards_command(args: argparse.Namespace) -> int:
         print(json.dumps(entries, indent=2) if args.json else format_inspection(entries))
         return 1 if any(entry["damaged"] for entry in entries) else 0
     elif args.action == "export":
-        count = export_zarr(args.split_dir, args.store, config_from_args(args))
+        with writing(args.store):
+            count = export_zarr(args.split_dir, args.store, config_from_args(args))
         print(f"exported {count} clips to {args.store}")
     else:
-        count = import_zarr(args.store, args.split_dir, config_from_args(args).extract.shard_size)
+        with writing(args.split_dir):
+            count = import_zarr(args.store, args.split_dir, config_from_args(args).extract.shard_size)
         print(f"imported {count} clips into {args.split_dir}")
     return 0
 

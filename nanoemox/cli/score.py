@@ -7,6 +7,7 @@ from pathlib import Path
 from nanoemox.cli.common import run
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
+from nanoemox.files import writing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,11 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or run_dir / "predictions" / f"{args.dataset}-{args.split}.jsonl")
     if out.is_dir():
         raise NanoEmoXError(f"--out {out}: is a folder; give the predictions file's path")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if args.address or args.num_gpus:
-        summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
-    else:
-        summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, pick_device(args.device))
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if args.address or args.num_gpus:
+            summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
+        else:
+            summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, pick_device(args.device))
     print(f"{summary.line()} -> {out}")
     return 0
 

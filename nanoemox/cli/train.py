@@ -7,7 +7,7 @@ from pathlib import Path
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.config import PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml
+from nanoemox.files import read_yaml, writing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,12 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         check_same_run(cfg, run_dir)
     dist = Distributed.from_env(args.device)
-    if dist.main:
-        save_config(cfg, run_dir)
-    for stage in stages:
-        result = train_stage(cfg, stage, features, run_dir, args.resume, dist)
+    with writing(run_dir):
         if dist.main:
-            print(result.line())
+            save_config(cfg, run_dir)
+        for stage in stages:
+            result = train_stage(cfg, stage, features, run_dir, args.resume, dist)
+            if dist.main:
+                print(result.line())
     return 0
 
 

@@ -188,7 +188,7 @@ class Prefetcher:
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.make, self.position = make, position
         self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._fill, daemon=True)
+        self.thread = threading.Thread(target=self._fill, name="nanoemox-prefetch", daemon=True)
         self.thread.start()
 
     def _fill(self) -> None:

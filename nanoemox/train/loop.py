@@ -190,69 +190,70 @@ def train_stage(
     gate_sums: dict = {}
     gate_counts: dict = defaultdict(int)
     bar = tqdm(total=stage.steps, initial=state.step, desc=stage.name, unit="step", disable=not dist.main)
-    while state.step < stage.steps:
-        optimizer.zero_grad(set_to_none=True)
-        step_loss, finite = 0.0, True
-        micro_batches, position = prefetch.next()
-        for micro_batch in micro_batches:
-            batch = to_device(micro_batch, dist.device)
-            with autocast:
-                output = trained(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels)
-            loss = output.loss / accum
-            if not torch.isfinite(loss):
-                finite = False
-                break
-            scaler.scale(loss).backward()
-            step_loss += loss.item()
-            gate_means(output.gate_weights, batch.tasks, gate_sums, gate_counts)
-        state.samples += batch_size * accum
-        session_samples += batch_size * accum * dist.world
-        window_samples += batch_size * accum * dist.world
-        if not finite:  # a non-finite loss skips the step; too many in a row stop the run
+    try:  # the prefetch thread stops however the loop ends, so a failed run exits cleanly
+        while state.step < stage.steps:
             optimizer.zero_grad(set_to_none=True)
-            state.skipped_steps += 1
-            bad_in_a_row += 1
-            if bad_in_a_row >= cfg.train.max_bad_steps:
-                prefetch.close()
-                raise NanoEmoXError(
-                    f"{stage.name}: {bad_in_a_row} non-finite losses in a row at step {state.step}; "
-                    "lower the learning rate or check the shards for NaN features"
-                )
-            continue
-        bad_in_a_row = 0
-        scaler.unscale_(optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.train.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
-        state.step += 1
-        loss_sum, loss_count = loss_sum + step_loss, loss_count + 1
-        bar.update()
+            step_loss, finite = 0.0, True
+            micro_batches, position = prefetch.next()
+            for micro_batch in micro_batches:
+                batch = to_device(micro_batch, dist.device)
+                with autocast:
+                    output = trained(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels)
+                loss = output.loss / accum
+                if not torch.isfinite(loss):
+                    finite = False
+                    break
+                scaler.scale(loss).backward()
+                step_loss += loss.item()
+                gate_means(output.gate_weights, batch.tasks, gate_sums, gate_counts)
+            state.samples += batch_size * accum
+            session_samples += batch_size * accum * dist.world
+            window_samples += batch_size * accum * dist.world
+            if not finite:  # a non-finite loss skips the step; too many in a row stop the run
+                optimizer.zero_grad(set_to_none=True)
+                state.skipped_steps += 1
+                bad_in_a_row += 1
+                if bad_in_a_row >= cfg.train.max_bad_steps:
+                    raise NanoEmoXError(
+                        f"{stage.name}: {bad_in_a_row} non-finite losses in a row at step {state.step}; "
+                        "lower the learning rate or check the shards for NaN features"
+                    )
+                continue
+            bad_in_a_row = 0
+            scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.train.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            state.step += 1
+            loss_sum, loss_count = loss_sum + step_loss, loss_count + 1
+            bar.update()
 
-        if state.step % cfg.train.log_every == 0 or state.step == stage.steps:
-            rate = window_samples / (time.perf_counter() - window_start)
-            values = {
-                "loss": loss_sum / loss_count,
-                "lr": scheduler.get_last_lr()[0],
-                "grad_norm": float(grad_norm),
-                "samples_per_s": rate,
-                "skipped_steps": state.skipped_steps,
-                "gates": {t: (gate_sums[t] / gate_counts[t]).tolist() for t in gate_sums},
-            }
-            bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}")
-            log.log(state.step, values)
-            last_loss = values["loss"]
-            loss_sum, loss_count, window_start, window_samples = 0.0, 0, time.perf_counter(), 0
-            gate_sums, gate_counts = {}, defaultdict(int)
-        if held_out and (state.step % cfg.train.eval_every == 0 or state.step == stage.steps):
-            val_loss = validation_loss(model, held_out, modalities, batch_size, dist.device, autocast)
-            log.log(state.step, {"val_loss": val_loss})
-        if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
-            state.finished = state.step == stage.steps
-            state.data = position
-            if dist.main:
-                save_training(out, model, cfg, optimizer, scheduler, scaler, state)
-    prefetch.close()
+            if state.step % cfg.train.log_every == 0 or state.step == stage.steps:
+                rate = window_samples / (time.perf_counter() - window_start)
+                values = {
+                    "loss": loss_sum / loss_count,
+                    "lr": scheduler.get_last_lr()[0],
+                    "grad_norm": float(grad_norm),
+                    "samples_per_s": rate,
+                    "skipped_steps": state.skipped_steps,
+                    "gates": {t: (gate_sums[t] / gate_counts[t]).tolist() for t in gate_sums},
+                }
+                bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}")
+                log.log(state.step, values)
+                last_loss = values["loss"]
+                loss_sum, loss_count, window_start, window_samples = 0.0, 0, time.perf_counter(), 0
+                gate_sums, gate_counts = {}, defaultdict(int)
+            if held_out and (state.step % cfg.train.eval_every == 0 or state.step == stage.steps):
+                val_loss = validation_loss(model, held_out, modalities, batch_size, dist.device, autocast)
+                log.log(state.step, {"val_loss": val_loss})
+            if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
+                state.finished = state.step == stage.steps
+                state.data = position
+                if dist.main:
+                    save_training(out, model, cfg, optimizer, scheduler, scaler, state)
+    finally:
+        prefetch.close()
     bar.close()
     log.close()
     seconds = time.perf_counter() - started
