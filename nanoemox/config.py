@@ -219,6 +219,7 @@ class TrainConfig:
 @dataclass
 class ScoreConfig:
     batch_size: int
+    sort_window: int
     do_sample: bool
     temperature: float
     top_p: float
@@ -377,6 +378,7 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("extract.decode_timeout_s", extract.decode_timeout_s, None),
         ("extract.num_gpus", extract.num_gpus, 0),
         ("score.batch_size", score.batch_size, 1),
+        ("score.sort_window", score.sort_window, 1),
         ("score.temperature", score.temperature, None),
         ("score.top_p", score.top_p, None),
         ("eval.extractor_temperature", evaluation.extractor_temperature, 0),

@@ -182,7 +182,8 @@ class NanoEmoX(nn.Module):
         temperature: float = 1.0,
         top_p: float = 0.9,
     ) -> list[str]:
-        """Answer texts for left-padded prompts, cut at the answer end marker."""
+        """Answer texts for left-padded prompts, cut at the answer end marker. A row ends at the marker or EOS;
+        generation stops once every row has ended."""
         tokens, _ = self.encode_features(features)
         embeds = self.embed_prompt(input_ids, tokens)
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {}
@@ -192,6 +193,8 @@ class NanoEmoX(nn.Module):
             max_new_tokens=max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
+            stop_strings=[ANSWER_END],
+            tokenizer=self.tokenizer,
             **({"do_sample": False} | sampling),
         )
         texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)

@@ -6,9 +6,10 @@ per GPU) and the driver writes the lines.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from nanoemox.batching import generation_batch
+from nanoemox.batching import generation_batch, prompt_lengths
 from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
@@ -98,15 +99,16 @@ def read_done(path: Path) -> set[tuple[str, str]]:
     return {(row["id"], row["task"]) for row in rows}
 
 
-def batches(samples: Iterator[ShardSample], size: int) -> Iterator[list[ShardSample]]:
-    chunk: list[ShardSample] = []
-    for sample in samples:
-        chunk.append(sample)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def batches(
+    model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Iterable[ShardSample]
+) -> Iterator[list[ShardSample]]:
+    """Batches of `score.batch_size` clips; each `score.sort_window` batches' worth is sorted by prompt length
+    first, so a batch's prompts are of similar length and pad little."""
+    size, samples = cfg.score.batch_size, iter(samples)
+    while window := list(itertools.islice(samples, size * cfg.score.sort_window)):
+        lengths = prompt_lengths(model, [task] * len(window), window)
+        ordered = [window[i] for i in sorted(range(len(window)), key=lengths.__getitem__)]
+        yield from (ordered[start : start + size] for start in range(0, len(ordered), size))
 
 
 def score_in_process(
@@ -123,7 +125,7 @@ def score_in_process(
     ):
         for task in tasks:
             todo = (s for s in iter_split(split_dir, cfg) if (s.record["id"], task) not in done)
-            for chunk in batches(todo, cfg.score.batch_size):
+            for chunk in batches(model, cfg, task, todo):
                 with torch.inference_mode():
                     rows = predict(model, cfg, task, chunk, device)
                 sink.writelines(json.dumps(row) + "\n" for row in rows)
@@ -148,7 +150,7 @@ class ShardScorer:
             samples = [to_sample(DECODER(raw)) for raw in all_samples([url])]
             for task in self.tasks:
                 todo = (s for s in samples if (s.record["id"], task) not in self.done)
-                for chunk in batches(todo, self.cfg.score.batch_size):
+                for chunk in batches(self.model, self.cfg, task, todo):
                     with torch.inference_mode():
                         lines += [json.dumps(r) for r in predict(self.model, self.cfg, task, chunk, self.device)]
         return {"line": lines}
