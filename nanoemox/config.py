@@ -6,8 +6,10 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +23,7 @@ DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the pack
 MODALITIES = ("speech", "visual", "face", "fusion")
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
+HUBERT_CONV_LAYERS = 7  # the feature extractor's conv kernels and strides (HubertConfig defaults)
 
 
 class ConfigError(NanoEmoXError):
@@ -350,10 +353,126 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
         unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
-    for key, value, low in _bounded_values(cfg):
+    for key, value in _numbers(cfg, ""):
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: '{key}' must be a finite number, got {value}")
+    for key, value, low in _model_bounds(cfg.model) + _bounded_values(cfg):
         if value <= 0 if low is None else value < low:
             raise ConfigError(f"{path}: '{key}' must be {'> 0' if low is None else f'>= {low}'}, got {value}")
+    for key, value, high in _capped_values(cfg):
+        if value >= high if key.endswith("dropout") else value > high:
+            raise ConfigError(f"{path}: '{key}' must be {'<' if key.endswith('dropout') else '<='} {high}, got {value}")
+    for key, items in _required_lists(cfg):
+        if not items:
+            raise ConfigError(f"{path}: '{key}' must not be empty")
+    _check_shapes(cfg, path)
     return cfg
+
+
+def _numbers(node: Any, key: str) -> Iterator[tuple[str, float]]:
+    """(dotted key, value) of every number in the config; list items are `key[i]`."""
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            yield from _numbers(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(node, dict):
+        for name, value in node.items():
+            yield from _numbers(value, f"{key}.{name}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _numbers(value, f"{key}[{index}]")
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield key, node
+
+
+def _model_bounds(model: ModelConfig) -> list[tuple[str, float, float | None]]:
+    """Every size and count of the model >= 1, every rate > 0, every dropout >= 0 (layer indices: checked apart)."""
+    return [
+        (key, value, 0 if key.endswith("dropout") else None if isinstance(value, float) else 1)
+        for key, value in _numbers(model, "model")
+        if "_layers[" not in key
+    ]
+
+
+def _capped_values(cfg: PipelineConfig) -> list[tuple[str, float, float]]:
+    """(key, value, highest allowed) for probabilities; a dropout must stay below 1."""
+    values = [(key, value, 1) for key, value in _numbers(cfg.model, "model") if key.endswith("dropout")]
+    values += [("score.top_p", cfg.score.top_p, 1), ("eval.extractor_top_p", cfg.eval.extractor_top_p, 1)]
+    return values
+
+
+def _required_lists(cfg: PipelineConfig) -> list[tuple[str, list | dict]]:
+    """Lists and mappings a job indexes into, so an empty one would crash it later."""
+    enc, lists = cfg.model.encoders, []
+    lists += [
+        ("model.heads.modalities", cfg.model.heads.modalities),
+        ("model.lora.target_modules", cfg.model.lora.target_modules),
+    ]
+    lists += [
+        (f"model.encoders.{name}.qformer_layers", e.qformer_layers)
+        for name, e in (("clip", enc.clip), ("hubert", enc.hubert))
+    ]
+    lists += [("model.encoders.face.depths", enc.face.depths), ("train.phases", cfg.train.phases)]
+    lists += [(f"train.phases.{phase}.tasks", spec.tasks) for phase, spec in cfg.train.phases.items()]
+    if "fusion" in cfg.model.heads.modalities:
+        lists.append(("model.encoders.clip.fusion_layers", enc.clip.fusion_layers))
+    return lists
+
+
+def _check_shapes(cfg: PipelineConfig, path: Path) -> None:
+    """Sizes that must fit together: widths split over heads, lengths that pair up, the LM's context."""
+    model, enc = cfg.model, cfg.model.encoders
+    heads, lm = model.heads, model.lm
+    split = [
+        ("model.encoders.clip", enc.clip.hidden_size, "num_attention_heads", enc.clip.num_attention_heads),
+        ("model.encoders.hubert", enc.hubert.hidden_size, "num_attention_heads", enc.hubert.num_attention_heads),
+        (
+            "model.encoders.hubert",
+            enc.hubert.hidden_size,
+            "num_conv_pos_embedding_groups",
+            enc.hubert.num_conv_pos_embedding_groups,
+        ),
+        ("model.heads.qformer", heads.qformer.hidden_size, "num_attention_heads", heads.qformer.num_attention_heads),
+        ("model.heads.fusion", heads.fusion.hidden_size, "num_heads", heads.fusion.num_heads),
+        ("model.lm", lm.hidden_size, "num_attention_heads", lm.num_attention_heads),
+    ]
+    for key, width, name, count in split:
+        if width % count:
+            raise ConfigError(f"{path}: '{key}.hidden_size' ({width}) must divide by '{key}.{name}' ({count})")
+    if enc.face.out_dim % heads.face_temporal.num_heads:
+        raise ConfigError(
+            f"{path}: 'model.encoders.face.out_dim' ({enc.face.out_dim}) must divide by "
+            f"'model.heads.face_temporal.num_heads' ({heads.face_temporal.num_heads})"
+        )
+    if lm.num_attention_heads % lm.num_key_value_heads:
+        raise ConfigError(
+            f"{path}: 'model.lm.num_attention_heads' ({lm.num_attention_heads}) must divide by "
+            f"'model.lm.num_key_value_heads' ({lm.num_key_value_heads})"
+        )
+    if len(enc.face.num_heads) != len(enc.face.depths):
+        raise ConfigError(f"{path}: 'model.encoders.face.num_heads' needs one entry per stage of 'depths'")
+    for stage, count in enumerate(enc.face.num_heads):
+        if (enc.face.embed_dim * 2**stage) % count:
+            raise ConfigError(
+                f"{path}: 'model.encoders.face.num_heads[{stage}]' ({count}) must divide the stage width "
+                f"embed_dim * 2**{stage} ({enc.face.embed_dim * 2**stage})"
+            )
+    if len(enc.hubert.conv_dim) != HUBERT_CONV_LAYERS:
+        raise ConfigError(
+            f"{path}: 'model.encoders.hubert.conv_dim' needs {HUBERT_CONV_LAYERS} entries (HuBERT's conv layers)"
+        )
+    if enc.clip.patch_size > enc.clip.image_size:
+        raise ConfigError(
+            f"{path}: 'model.encoders.clip.patch_size' ({enc.clip.patch_size}) is larger than the image "
+            f"('model.encoders.clip.image_size' {enc.clip.image_size})"
+        )
+    if lm.max_length > lm.max_position_embeddings:
+        raise ConfigError(
+            f"{path}: 'model.lm.max_length' ({lm.max_length}) exceeds 'model.lm.max_position_embeddings' "
+            f"({lm.max_position_embeddings})"
+        )
+    for phase, spec in cfg.train.phases.items():
+        if spec.min_lr > spec.lr:
+            raise ConfigError(f"{path}: 'train.phases.{phase}.min_lr' ({spec.min_lr}) is above its lr ({spec.lr})")
 
 
 def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]]:
@@ -370,6 +489,7 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("train.max_bad_steps", train.max_bad_steps, 0),
         ("train.weight_decay", train.weight_decay, 0),
         ("train.grad_clip", train.grad_clip, 0),
+        ("train.seed", train.seed, 0),
         ("extract.batch_size", extract.batch_size, 1),
         ("extract.shard_size", extract.shard_size, 1),
         ("extract.detect_size", extract.detect_size, 16),
