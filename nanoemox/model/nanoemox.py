@@ -35,6 +35,14 @@ class ModalityFeatures:
 
 
 @dataclass
+class Answer:
+    """One generated answer; `truncated` when generation stopped at max_new_tokens before the answer ended."""
+
+    text: str
+    truncated: bool
+
+
+@dataclass
 class NanoEmoXOutput:
     loss: torch.Tensor | None
     logits: torch.Tensor  # [batch, length, vocab]
@@ -182,8 +190,25 @@ class NanoEmoX(nn.Module):
         temperature: float = 1.0,
         top_p: float = 0.9,
     ) -> list[str]:
-        """Answer texts for left-padded prompts, cut at the answer end marker. A row ends at the marker or EOS;
-        generation stops once every row has ended."""
+        """Answer texts for left-padded prompts, cut at the answer end marker."""
+        answers = self.generate_answers(
+            input_ids, attention_mask, features, max_new_tokens, do_sample, temperature, top_p
+        )
+        return [answer.text for answer in answers]
+
+    @torch.no_grad()
+    def generate_answers(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        features: ModalityFeatures,
+        max_new_tokens: int,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 0.9,
+    ) -> list[Answer]:
+        """Answers for left-padded prompts, each marked when it ran out of tokens before it ended. A row ends at
+        the answer end marker or EOS; generation stops once every row has ended."""
         tokens, _ = self.encode_features(features)
         embeds = self.embed_prompt(input_ids, tokens)
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if do_sample else {}
@@ -198,4 +223,8 @@ class NanoEmoX(nn.Module):
             **({"do_sample": False} | sampling),
         )
         texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
-        return [text.split(ANSWER_END)[0].strip() for text in texts]
+        ended = (generated == self.tokenizer.eos_token_id).any(dim=1).tolist()
+        return [
+            Answer(text.split(ANSWER_END)[0].strip(), not stopped and ANSWER_END not in text)
+            for text, stopped in zip(texts, ended, strict=True)
+        ]

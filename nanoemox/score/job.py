@@ -25,7 +25,7 @@ from nanoemox.files import jsonl_objects
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
-from nanoemox.tasks import candidates, prompt_id
+from nanoemox.tasks import asked_task, candidates, prompt_id
 
 
 @dataclass
@@ -34,13 +34,14 @@ class ScoreSummary:
     split: str
     written: int = 0
     skipped: int = 0  # already in the predictions file
+    truncated: int = 0  # written answers cut at max_new_tokens
     seconds: float = 0.0
 
     def line(self) -> str:
         rate = self.written / self.seconds if self.seconds else 0.0
         return (
-            f"{self.dataset}/{self.split}: {self.written} predictions written, {self.skipped} already there, "
-            f"{rate:.2f} clips/s"
+            f"{self.dataset}/{self.split}: {self.written} predictions written ({self.truncated} cut at "
+            f"max_new_tokens), {self.skipped} already there, {rate:.2f} clips/s"
         )
 
 
@@ -62,29 +63,31 @@ def load_model(cfg: PipelineConfig, checkpoint: Path, device: str) -> NanoEmoX:
 
 
 def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[ShardSample], device: str) -> list[dict]:
-    """One prediction line per sample, all for `task`."""
-    batch = generation_batch(model, [task] * len(samples), samples)
+    """One prediction line per sample, all for `task`; MER-UniBench datasets may be asked the open question."""
     score = cfg.score
-    texts = model.generate(
+    asked = [asked_task(task, sample.record["dataset"], score.unibench_question) for sample in samples]
+    batch = generation_batch(model, asked, samples)
+    answers = model.generate_answers(
         batch.text.input_ids.to(device),
         batch.text.attention_mask.to(device),
         batch.features.to(device),
-        max_new_tokens=score.max_new_tokens.get(task, 64),
+        max_new_tokens=max(score.max_new_tokens.get(question, 64) for question in asked),
         do_sample=score.do_sample,
         temperature=score.temperature,
         top_p=score.top_p,
     )
     rows = []
-    for sample, text in zip(samples, texts, strict=True):
+    for sample, question, answer in zip(samples, asked, answers, strict=True):
         dataset = sample.record["dataset"]
         rows.append(
             {
                 "id": sample.record["id"],
                 "dataset": dataset,
                 "task": task,
-                "prompt_id": prompt_id(task, dataset),
-                "output": text,
-                "answer": parse_answer(task, text, dataset),
+                "prompt_id": prompt_id(question, dataset),
+                "output": answer.text,
+                "answer": parse_answer(task, answer.text, dataset),
+                "truncated": answer.truncated,
             }
         )
     return rows
@@ -131,6 +134,7 @@ def score_in_process(
                 sink.writelines(json.dumps(row) + "\n" for row in rows)
                 sink.flush()
                 summary.written += len(rows)
+                summary.truncated += sum(row["truncated"] for row in rows)
                 bar.update(len(rows))
     summary.skipped = len(done)
     summary.seconds = time.perf_counter() - started
@@ -182,6 +186,7 @@ def score_on_ray(
             sink.write(row["line"] + "\n")
             sink.flush()
             summary.written += 1
+            summary.truncated += json.loads(row["line"])["truncated"]
             bar.update()
     summary.skipped = len(done)
     summary.seconds = time.perf_counter() - started

@@ -36,17 +36,31 @@ def test_score_writes_each_clip_and_task_once_and_resumes(setup, capsys):
     out = root / "heads" / "run" / "predictions" / "meld-test.jsonl"
     out.unlink(missing_ok=True)
     assert score(root, checkpoint) == 0
-    assert "12 predictions written, 0 already there" in capsys.readouterr().out
+    printed = capsys.readouterr().out
     rows = [json.loads(line) for line in out.read_text().splitlines()]
+    cut = sum(r["truncated"] for r in rows)
+    assert f"12 predictions written ({cut} cut at max_new_tokens), 0 already there" in printed
     assert sorted((r["task"], r["id"]) for r in rows) == sorted(
         (t, f"meld_test_{i}") for t in ("mer", "msa") for i in range(6)
     )
-    assert {r["prompt_id"] for r in rows} == {"mer-candidates", "msa"}
-    assert all(set(r) == {"id", "dataset", "task", "prompt_id", "output", "answer"} for r in rows)
+    assert {r["prompt_id"] for r in rows} == {"ov-mer", "msa"}  # MER-UniBench: the open question for MELD's MER
+    assert all(set(r) == {"id", "dataset", "task", "prompt_id", "output", "answer", "truncated"} for r in rows)
     out.write_text(out.read_text() + '{"id": "torn')  # a job killed mid-line
     assert score(root, checkpoint) == 0
-    assert "0 predictions written, 12 already there" in capsys.readouterr().out
+    assert "0 predictions written (0 cut at max_new_tokens), 12 already there" in capsys.readouterr().out
     assert len(out.read_text().splitlines()) == 12
+
+
+def test_score_candidate_question_and_truncation_count(setup, tmp_path, capsys):
+    root, checkpoint = setup
+    out = tmp_path / "p.jsonl"
+    overrides = ["--set", "score.unibench_question=candidates", "--set", "score.max_new_tokens.mer=1"]
+    assert score(root, checkpoint, "--task", "mer", "--out", str(out), *overrides) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["prompt_id"] for r in rows} == {"mer-candidates"}
+    # one new token: an answer with any text was cut (its one token did not end it)
+    assert all(r["truncated"] for r in rows if r["output"]) and any(r["output"] for r in rows)
+    assert f"({sum(r['truncated'] for r in rows)} cut at max_new_tokens)" in capsys.readouterr().out
 
 
 def test_score_errors(setup):
