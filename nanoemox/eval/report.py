@@ -11,17 +11,16 @@ from typing import Any
 from nanoemox.eval.errors import EvalError
 from nanoemox.files import jsonl_objects, read_json, read_yaml
 
-TABLES = [  # (title, task, metrics shown x100): laid out like the paper's Tables 2-5
-    ("Table 2. Emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
-    ("Table 2. Sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
-    ("Table 3. Open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
-    ("Table 4. Intent recognition (MIR), MMLA protocol", "mir", ("acc", "wf1", "wp")),
-    ("Table 5. Emotion reasoning (ERI), LLM judge 1-10", "eri", ("clue_overlap", "label_overlap")),
+TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering
+    ("Table 2. MER-UniBench: emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
+    ("Table 2. MER-UniBench: sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
+    ("Table 2. MER-UniBench: open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
+    ("Table 3. Emotion reasoning (ERI) on EMER, LLM judge 1-10", "eri", ("mean", "clue_overlap", "label_overlap")),
+    ("Table 4. Intent recognition (MIR)", "mir", ("acc", "wf1", "wp")),
     ("Table 5. Empathetic response generation (ERG)", "erg", ("emotion_acc", "coarse_hit", "dist1", "dist2")),
 ]
-BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's own Nano-EmoX rows
-MAIN_METRIC = {task: metrics[0] for _, task, metrics in TABLES}
-SCALED = {"clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
+BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's published rows (Tables 2-5)
+SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
 
 
 def collect(run: Path) -> list[dict[str, Any]]:
@@ -78,37 +77,57 @@ def mapping(value: Any, path: Path, where: str) -> dict:
     return value
 
 
+def published_value(printed: dict[str, Any], metric: str) -> Any:
+    """A printed value; the ERI mean, which the paper's Table 3 does not print, from its two judge scores."""
+    if metric == "mean" and "mean" not in printed and {"clue_overlap", "label_overlap"} <= set(printed):
+        return (printed["clue_overlap"] + printed["label_overlap"]) / 2
+    return printed.get(metric)
+
+
+def published_cell(metric: str, printed: Any, ours: Any) -> str:
+    """A published value as printed, with ours minus it in brackets (both on the table's scale)."""
+    cell = shown(metric, printed, scale=False)
+    if isinstance(printed, int | float) and isinstance(ours, int | float):
+        cell += f" ({(ours if metric in SCALED else 100 * ours) - printed:+.2f})"
+    return cell
+
+
 def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) -> tuple[str, list[list[str]]]:
-    """Markdown of all tables, and the same rows for the CSV; published rows (as printed) under ours."""
+    """Markdown of all tables, and the same rows for the CSV; published rows (as printed) under ours.
+
+    Each of our rows names the protocol its numbers follow; each published row shows, in brackets, ours minus it.
+    """
     lines, rows = [], [["table", "dataset", "split", "metric", "value"]]
     cited: dict[str, str] = {}
     for title, task, metrics in TABLES:
         found = [r for r in results if task in r["tasks"]]
         if not found:
             continue
-        lines += [f"## {title}", "", "| dataset | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+        lines += [f"## {title}", "", "| dataset | " + " | ".join(metrics) + " | protocol |"]
+        lines.append("|---" * (len(metrics) + 2) + "|")
         for result in found:
             scores = result["tasks"][task]
-            lines.append(
-                f"| {result['dataset']} ({result['split']}) | "
-                + " | ".join(shown(m, scores.get(m)) for m in metrics)
-                + " |"
-            )
+            cells = " | ".join(shown(m, scores.get(m)) for m in metrics)
+            lines.append(f"| {result['dataset']} ({result['split']}) | {cells} | {scores.get('protocol', '-')} |")
             rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
         for dataset in dict.fromkeys(r["dataset"] for r in found):
+            ours = next(r for r in found if r["dataset"] == dataset)["tasks"][task]
             for label, system in published.items():
                 printed = ((system.get("results") or {}).get(task) or {}).get(dataset)
                 if printed:
                     cited[label] = system.get("source", "")
-                    cells = " | ".join(shown(m, printed.get(m), scale=False) for m in metrics)
-                    lines.append(f"| {dataset}, {label} | {cells} |")
-                    rows += [[title, dataset, label, m, printed.get(m)] for m in metrics]
+                    values = [published_value(printed, m) for m in metrics]
+                    cells = " | ".join(published_cell(m, v, ours.get(m)) for m, v in zip(metrics, values, strict=True))
+                    lines.append(f"| {dataset}, {label} | {cells} | as published |")
+                    rows += [[title, dataset, label, m, v] for m, v in zip(metrics, values, strict=True)]
         lines.append("")
     notes = [f"{label}: {source}" for label, source in cited.items()]
-    if not cited:
+    if cited:
+        notes.append("Published rows show, in brackets, our value minus the published one.")
+    else:
         notes.append(
-            "No published rows for these datasets. The paper's values are not bundled (see "
-            "nanoemox/eval/paper_results.yaml); add rows with `--published FILE` in the same layout."
+            "No published rows for these datasets; add rows with `--published FILE` in the layout of "
+            "nanoemox/eval/paper_results.yaml."
         )
     return "\n\n".join(notes) + "\n\n" + "\n".join(lines), rows
 
@@ -132,26 +151,75 @@ def latest_gates(run: Path) -> dict[str, list[float]]:
     return {}
 
 
-def plot(results: list[dict[str, Any]], gates: dict[str, list[float]], out: Path) -> list[Path]:
+def bar_value(metric: str, value: float) -> float:
+    """A score on the plot's 0-100 axis: fractions x100, judge scores (1-10) x10."""
+    return 10 * value if metric in SCALED else 100 * value
+
+
+def score_bars(
+    results: list[dict[str, Any]],
+    published: dict[str, dict[str, Any]],
+    chance: dict[tuple[str, str], float] | None,
+) -> list[tuple[str, float, float | None]]:
+    """(label, ours, reference) per scored dataset and task, on its table's first metric that we have.
+
+    The reference is the chance level when `chance` is given (the demo), else the first published row's value.
+    """
+    metrics_of = {task: metrics for _, task, metrics in TABLES}
+    bars = []
+    for result in results:
+        for task, scores in result["tasks"].items():
+            metric = next((m for m in metrics_of.get(task, ()) if isinstance(scores.get(m), int | float)), None)
+            if metric is None:
+                continue
+            reference = None
+            if chance is not None:
+                level = chance.get((result["dataset"], task))
+                reference = None if level is None else bar_value(metric, level)
+            else:
+                for system in published.values():
+                    printed = ((system.get("results") or {}).get(task) or {}).get(result["dataset"]) or {}
+                    value = published_value(printed, metric)
+                    if isinstance(value, int | float):
+                        reference = value * 10 if metric in SCALED else value
+                        break
+            bars.append((f"{result['dataset']}\n{task} {metric}", bar_value(metric, scores[metric]), reference))
+    return bars
+
+
+def plot(
+    results: list[dict[str, Any]],
+    gates: dict[str, list[float]],
+    out: Path,
+    published: dict[str, dict[str, Any]] | None = None,
+    chance: dict[tuple[str, str], float] | None = None,
+) -> list[Path]:
+    """scores.png (every scored dataset and task beside chance or the paper) and gates.png; the paths written."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written = []
-    bars = [
-        (f"{r['dataset']}\n{task}", r["tasks"][task].get(MAIN_METRIC.get(task, "")))
-        for r in results
-        for task in r["tasks"]
-    ]
-    bars = [(name, value) for name, value in bars if isinstance(value, int | float)]
+    bars = score_bars(results, published or {}, chance)
     if bars:
-        fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(bars)), 3.5))
-        ax.bar([b[0] for b in bars], [100 * b[1] for b in bars], color="#4c72b0")
-        ax.set_ylabel("main metric (x100)")
+        reference_label = "chance (majority class)" if chance is not None else "paper (first published row)"
+        fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(bars)), 4))
+        places = range(len(bars))
+        ax.bar([i - 0.2 for i in places], [b[1] for b in bars], 0.4, color="#4c72b0", label="ours")
+        ax.bar(
+            [i + 0.2 for i, b in zip(places, bars, strict=True) if b[2] is not None],
+            [b[2] for b in bars if b[2] is not None],
+            0.4,
+            color="#bbbbbb",
+            label=reference_label,
+        )
+        ax.set_xticks(list(places), [b[0] for b in bars])
+        ax.set_ylabel("score (x100; judge 1-10 x10)")
+        ax.set_ylim(0, 105)
         ax.set_title("Scores per dataset and task")
-        fig.tight_layout()
-        fig.savefig(out / "scores.png", dpi=120)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         written.append(out / "scores.png")
     if gates:
@@ -167,16 +235,23 @@ def plot(results: list[dict[str, Any]], gates: dict[str, list[float]], out: Path
         ax.set_xticks([i + width for i in range(len(gates))], list(gates))
         ax.set_ylabel("gate weight")
         ax.set_title("Fusion gate weights per task")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "gates.png", dpi=120)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes: never over a bar
+        fig.savefig(out / "gates.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         written.append(out / "gates.png")
     return written
 
 
-def write_report(run: Path, out: Path | None = None, published: Sequence[Path] = ()) -> Path:
-    """Tables, CSV, JSON and plots for a run; rows from the bundled paper file and each `published` file."""
+def write_report(
+    run: Path,
+    out: Path | None = None,
+    published: Sequence[Path] = (),
+    chance: dict[tuple[str, str], float] | None = None,
+) -> Path:
+    """Tables, CSV, JSON and plots for a run; rows from the bundled paper file and each `published` file.
+
+    `chance`, by (dataset, task), puts the chance level beside our bars instead of the published value (the demo).
+    """
     out = out or run / "report"
     results = collect(run)
     systems: dict[str, dict[str, Any]] = {}
@@ -189,5 +264,5 @@ def write_report(run: Path, out: Path | None = None, published: Sequence[Path] =
         csv.writer(f).writerows(rows)
     gates = latest_gates(run)
     (out / "report.json").write_text(json.dumps({"results": results, "gates": gates}, indent=1))
-    plot(results, gates, out)
+    plot(results, gates, out, systems, chance)
     return out

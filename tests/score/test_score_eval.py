@@ -116,7 +116,13 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
     assert eval_main(["report", "--run", str(root / "heads" / "run")]) == 0
     report = root / "heads" / "run" / "report"
     markdown = (report / "report.md").read_text()
-    assert "| meld (test) | " in markdown and "The paper's values are not bundled" in markdown  # none bundled yet
+    assert (
+        "| meld (test) | " in markdown and "## Table 2. MER-UniBench: emotion recognition (MER), hit rate" in markdown
+    )
+    # the paper's rows under ours without any flag, with ours minus theirs in brackets
+    ours = 100 * result["tasks"]["mer"]["hitrate"]
+    assert f"| meld, Nano-EmoX (paper, P2E) | 56.55 ({ours - 56.55:+.2f}) | - | as published |" in markdown
+    assert "arXiv:2603.02123" in markdown and "labels read by the nanoemox parser" in markdown
     # stand-in published values (not the paper's), to check they are laid out beside ours, as printed
     published = tmp_path / "published.yaml"
     published.write_text(
@@ -124,8 +130,10 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
     )
     assert eval_main(["report", "--run", str(root / "heads" / "run"), "--published", str(published)]) == 0
     markdown = (report / "report.md").read_text()
-    assert "| meld, AffectGPT (stand-in) | 12.50 | - |" in markdown and "AffectGPT (stand-in): a test" in markdown
-    assert ["Table 2. Emotion recognition (MER), hit rate", "meld", "AffectGPT (stand-in)", "hitrate", "12.5"] in list(
+    assert f"| meld, AffectGPT (stand-in) | 12.50 ({ours - 12.5:+.2f}) | - |" in markdown
+    assert "AffectGPT (stand-in): a test" in markdown
+    title = "Table 2. MER-UniBench: emotion recognition (MER), hit rate"
+    assert [title, "meld", "AffectGPT (stand-in)", "hitrate", "12.5"] in list(
         csv.reader((report / "report.csv").open())
     )
     assert (
@@ -213,9 +221,34 @@ def test_published_rows_file_errors_name_file_and_key(tmp_path, content, message
     assert str(path) in str(err.value)
 
 
-def test_bundled_paper_rows_load():
+def test_bundled_paper_rows_are_the_reference_transcription(reference):
     systems = report_module.load_published(report_module.BUNDLED)
-    assert "Nano-EmoX (paper)" in systems and "arXiv:2603.02123" in systems["Nano-EmoX (paper)"]["source"]
+    transcription = report_module.load_published(reference / "paper" / "tables.yaml")
+    assert {label: system["results"] for label, system in systems.items()} == {
+        label: system["results"] for label, system in transcription.items()
+    }
+    paper = systems["Nano-EmoX (paper, P2E)"]
+    assert "arXiv:2603.02123" in paper["source"]
+    # Table 2's nine MER-UniBench values of the paper's own row average to its printed 74.01 (Table 6)
+    nine = [
+        v for task in ("mer", "msa", "ov-mer") for scores in paper["results"][task].values() for v in scores.values()
+    ]
+    assert len(nine) == 9 and sum(nine) / 9 == pytest.approx(74.01, abs=0.005)
+
+
+def test_score_bars_plot_every_task_beside_chance_or_the_paper():
+    results = [
+        {"dataset": "meld", "split": "test", "tasks": {"mer": {"accuracy": 0.5}}},  # no hit rate: accuracy
+        {"dataset": "mintrec", "split": "test", "tasks": {"mir": {"acc": 0.6}}},
+        {"dataset": "emer", "split": "test", "tasks": {"eri": {"mean": 7.0}}},
+    ]
+    systems = report_module.load_published(report_module.BUNDLED)
+    with_paper = report_module.score_bars(results, systems, None)
+    assert [bar[0] for bar in with_paper] == ["meld\nmer accuracy", "mintrec\nmir acc", "emer\neri mean"]
+    assert with_paper[0][2] is None  # the paper prints MELD's hit rate, not accuracy: nothing to compare
+    assert with_paper[1][1:] == pytest.approx((60.0, 58.20)) and with_paper[2][1:] == pytest.approx((70.0, 68.05))
+    with_chance = report_module.score_bars(results, systems, {("meld", "mer"): 0.25})
+    assert with_chance[0][1:] == pytest.approx((50.0, 25.0)) and with_chance[1][2] is None
 
 
 def test_report_names_a_damaged_result_and_skips_a_torn_log_line(tmp_path):
