@@ -1,5 +1,7 @@
 """Checkpoint format: heads as safetensors, LoRA in PEFT's format, and the config that built them."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from peft import set_peft_model_state_dict
@@ -25,6 +27,17 @@ def save_checkpoint(model: NanoEmoX, cfg: PipelineConfig, out_dir: str | Path) -
     return out
 
 
+@contextmanager
+def fitting(path: Path) -> Iterator[None]:
+    """A weights file whose tensors do not fit the model (missing, extra, wrong shape) is one line naming it."""
+    try:
+        yield
+    except RuntimeError as err:  # load_state_dict lists every problem on its own line after a header
+        problems = [line.strip() for line in str(err).splitlines()[1:] if line.strip()] or [str(err)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NanoEmoXError(f"{path}: does not fit the model: {problems[0]}{more}") from err
+
+
 def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) -> None:
     """Load heads and LoRA into `model`; refuse a checkpoint made with a different model config."""
     ckpt = Path(ckpt_dir)
@@ -38,8 +51,10 @@ def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) 
         raise NanoEmoXError(
             f"{ckpt}: checkpoint was made with a different model config (saved != current):\n  {listed}"
         )
-    model.heads.load_state_dict(read_safetensors(ckpt / HEADS_FILE, "heads weights"), strict=True)
-    lora_state = read_safetensors(ckpt / LORA_DIR / "adapter_model.safetensors", "LoRA weights")
-    result = set_peft_model_state_dict(model.lm, lora_state)
+    heads_path, lora_path = ckpt / HEADS_FILE, ckpt / LORA_DIR / "adapter_model.safetensors"
+    with fitting(heads_path):
+        model.heads.load_state_dict(read_safetensors(heads_path, "heads weights"), strict=True)
+    with fitting(lora_path):
+        result = set_peft_model_state_dict(model.lm, read_safetensors(lora_path, "LoRA weights"))
     if result.unexpected_keys:
         raise NanoEmoXError(f"{ckpt}: LoRA weights have unexpected keys {result.unexpected_keys[:3]}")

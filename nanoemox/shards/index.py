@@ -34,12 +34,31 @@ def read_index(split_dir: str | Path) -> dict[str, Any]:
         index = json.loads(read_text(path, "shard index"))
     except json.JSONDecodeError as err:
         raise ShardError(f"{path}: damaged index ({err.msg})") from err
-    if not isinstance(index, dict) or not {"contract", "shards", "total"} <= set(index):
-        raise ShardError(f"{path}: not an index written by nanoemox-extract (needs contract, shards, total)")
+    problem = _index_problem(index)
+    if problem:
+        raise ShardError(f"{path}: not an index written by nanoemox-extract ({problem})")
     missing = [s["file"] for s in index.get("shards", []) if not (split_dir / s["file"]).is_file()]
     if missing:
         raise ShardError(f"{split_dir}: index lists shard(s) that are missing: {', '.join(missing[:3])}")
     return index
+
+
+def _index_problem(index: Any) -> str | None:
+    """What makes a parsed index.json unusable (a key missing or of the wrong type), or None."""
+    if not isinstance(index, dict):
+        return f"a JSON object is needed, got {type(index).__name__}"
+    missing = [key for key in ("contract", "contract_hash", "shards", "total") if key not in index]
+    if missing:
+        return f"no {', '.join(missing)}"
+    for key, kind in (("contract", dict), ("contract_hash", str), ("shards", list), ("total", int)):
+        if not isinstance(index[key], kind):
+            return f"'{key}' must be {kind.__name__}, got {type(index[key]).__name__}"
+    for number, shard in enumerate(index["shards"]):
+        fields = shard if isinstance(shard, dict) else {}
+        kinds = (("file", str), ("count", int), ("ids", list))
+        if not all(isinstance(fields.get(key), kind) for key, kind in kinds):
+            return f"shards[{number}] must hold file (text), count (number) and ids (list)"
+    return None
 
 
 def find_splits(root: str | Path) -> list[Path]:

@@ -20,6 +20,7 @@ from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 
 STATE_FILE = "trainer_state.json"
+ADAMW_SLOTS = ("step", "exp_avg", "exp_avg_sq")  # what AdamW (build_optimizer) keeps per parameter
 
 
 @dataclass
@@ -45,6 +46,24 @@ def _unflatten_optimizer(flat: dict[str, torch.Tensor]) -> dict[int, dict[str, t
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     return state
+
+
+def check_optimizer_state(path: Path, flat: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer) -> None:
+    """A damaged optimizer file fails on resume, naming it, not at the first step (a missing slot) or silently."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    slots: dict[int, set[str]] = {}
+    for name, value in flat.items():
+        index, _, slot = name.partition(".")
+        if not index.isdigit() or int(index) >= len(params):
+            raise NanoEmoXError(f"{path}: '{name}' is not a slot of one of the {len(params)} trained parameters")
+        slots.setdefault(int(index), set()).add(slot)
+        shape = list(params[int(index)].shape)
+        if slot in ADAMW_SLOTS[1:] and list(value.shape) != shape:
+            raise NanoEmoXError(f"{path}: '{name}' has shape {list(value.shape)}, its parameter {shape}")
+    for index, present in sorted(slots.items()):
+        missing = [slot for slot in ADAMW_SLOTS if slot not in present]
+        if missing:
+            raise NanoEmoXError(f"{path}: parameter {index} has no '{missing[0]}' slot; the optimizer state is damaged")
 
 
 def save_training(
@@ -106,6 +125,7 @@ def load_training(
     load_checkpoint(model, cfg, out)
     device = next(p for p in model.parameters() if p.requires_grad).device
     saved = read_safetensors(out / "optimizer.safetensors", "optimizer state")
+    check_optimizer_state(out / "optimizer.safetensors", saved, optimizer)
     flat = {k: v.to(device) if not k.endswith(".step") else v for k, v in saved.items()}
     optimizer.load_state_dict({"state": _unflatten_optimizer(flat), "param_groups": state.optimizer_groups})
     scheduler.load_state_dict(state.scheduler)
