@@ -21,7 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--task", action="append", help="task(s) to ask (default: every task the dataset has)")
     parser.add_argument("--out", help="predictions file (default: <run>/predictions/<dataset>-<split>.jsonl)")
-    parser.add_argument("--sample", action="store_true", help="the paper's sampling (temperature 1, top-p 0.9)")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="sample as the published code does (inference_hybird.py: temperature 1, top-p 0.9); default greedy",
+    )
     parser.add_argument("--address", help="an existing Ray cluster: spread shards over actors")
     parser.add_argument("--num-gpus", type=int, default=0, help="Ray actors, one model per GPU")
     parser.add_argument("--device", help="in-process device (default: cuda when available)")
