@@ -16,7 +16,9 @@ from nanoemox.model.nanoemox import ModalityFeatures
 from nanoemox.shards.contract import build_contract, check_contract
 from nanoemox.shards.index import ShardError, read_index
 
-DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers])
+SHARD_MEMBERS = ("json", "clip.npy", "hubert.npy", "face.npy")  # what the writer stores per clip
+# Only our members are decoded (NPY without pickles): a .pkl or .pth member a shard should not hold stays bytes
+DECODER = wds.autodecode.Decoder([wds.autodecode.basichandlers], only=SHARD_MEMBERS)
 
 
 def every_url(urls: list[str]) -> list[str]:

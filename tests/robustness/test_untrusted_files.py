@@ -1,13 +1,20 @@
 """Label files from the internet are data: reading one never runs code from it."""
 
+import io
 import pathlib
+import pickle
+import tarfile
 
 import numpy as np
 import pytest
+import webdataset as wds
 
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.base import DatasetError
 from nanoemox.datasets.readers.affectgpt import load_npz_corpus
+from nanoemox.shards.reader import all_samples, iter_split
+from nanoemox.shards.writer import sample_key
+from nanoemox.synth import write_feature_shards
 
 
 class Touch:
@@ -47,3 +54,22 @@ def test_label_npz_with_numpy_values_still_reads(tmp_path):
     loaded = load_npz_corpus(path, "test_corpus")
     assert loaded["a"]["val"] == -1.5 and loaded["a"]["emo"] == "sad" and loaded["a"]["words"] == ["x", "y"]
     assert loaded["a"]["scores"].tolist() == [0, 1, 2]
+
+
+def test_a_shard_member_that_would_unpickle_runs_no_code(tiny_cfg, tmp_path):
+    split = write_feature_shards(tmp_path / "shards", "meld", "test", tiny_cfg, 2)
+    marker, shard = tmp_path / "pwned", split / "shard-000000.tar"
+    with tarfile.open(shard, "a") as tar:  # the last clip gains a member webdataset would unpickle by default
+        payload = pickle.dumps(Touch(marker))
+        member = tarfile.TarInfo(f"{sample_key('meld_test_1')}.extra.pkl")
+        member.size = len(payload)
+        tar.addfile(member, io.BytesIO(payload))
+    raws = list(all_samples([str(shard)]))
+    assert len(raws) == 2 and "extra.pkl" in raws[1]
+    wds.autodecode.Decoder([wds.autodecode.basichandlers])(raws[1])  # webdataset's own default unpickles it
+    assert marker.exists()
+    marker.unlink()
+
+    samples = list(iter_split(split, tiny_cfg))
+    assert [s.key for s in samples] == [sample_key("meld_test_0"), sample_key("meld_test_1")]
+    assert not marker.exists()
