@@ -107,3 +107,28 @@ def test_without_an_extractor_our_parser_stands_in_and_says_so(meld_open, tmp_pa
     assert eval_main(argv) == 0
     protocol = json.loads((tmp_path / "meld.eval.json").read_text())["tasks"]["mer"]["protocol"]
     assert protocol == "candidate-list question, labels read by the nanoemox parser"
+
+
+def test_eri_reports_the_mean_and_records_the_judge(llm_servers, tmp_path):
+    root = tmp_path / "emer"
+    root.mkdir()
+    rows = ["names,emotions,subtitles,reasons", "s1,happy,Great!,He smiles widely.", "s2,sad,Oh.,She looks down."]
+    (root / "gt-eng.csv").write_text("\n".join(rows) + "\n")
+    predictions = write_rows(
+        tmp_path / "eri.jsonl",
+        [{"id": "s1", "task": "eri", "output": "He grins."}, {"id": "s2", "task": "eri", "output": "She cries."}],
+    )
+    server = llm_servers()
+    server.responder = lambda prompt: "Score: 8; Reason: close" if "Reference description" in prompt else "Score: 5"
+    argv = ["--predictions", str(predictions), "--dataset", "emer", "--root", str(root), "--judge-url", server.url]
+    assert eval_main([*argv, "--set", f"eval.api_key_env={LLM_KEY_ENV}"]) == 0
+    scores = json.loads((tmp_path / "eri.eval.json").read_text())["tasks"]["eri"]
+    assert (scores["clue_overlap"], scores["label_overlap"], scores["mean"]) == (8.0, 5.0, 6.5)
+    judge = scores["judge"]
+    assert (judge["model"], judge["temperature"], judge["prompt_version"]) == (
+        "gpt-3.5-turbo-0125",
+        0.0,
+        "nanoemox-emer-judge-v1",
+    )
+    assert {request["body"]["temperature"] for request in server.requests} == {0.0}
+    assert "gpt-3.5-turbo-0125" in scores["protocol"] and "temperature 0.0" in scores["protocol"]
