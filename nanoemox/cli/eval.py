@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(result))
             return 0
-        print("  ".join(f"{k}={v}" for k, v in result.items() if k != "warnings"))
+        print("  ".join(f"{k}={v}" for k, v in result.items() if k not in ("warnings", "protocol")))
         for warning in result.get("warnings", []):
             print(f"warning: {warning}", file=sys.stderr)
         return 0

@@ -15,6 +15,7 @@ from nanoemox.eval.wheel import EmotionWheels, split_label_list
 from nanoemox.files import read_text
 
 MAX_LISTED = 5
+PROTOCOL = "MER-UniBench emotion wheels on the CSV's open-set labels as given (extracted by the system's own run)"
 
 
 def _rows(path: Path, columns: Sequence[str]) -> list[tuple[int, list[str] | None]]:
@@ -88,7 +89,8 @@ def score_mer_csv(gt_csv: str | Path, pred_csv: str | Path, wheel_dir: str | Pat
     """MER hit rate of a prediction CSV (name,openset) against a ground-truth CSV (name,emo)."""
     truth = read_ground_truth(gt_csv, "emo")
     pred, warnings = read_predictions(pred_csv, list(truth))
-    return {"hitrate": EmotionWheels.load(wheel_dir).hitrate(truth, pred), "n": len(truth), "warnings": warnings}
+    hitrate = EmotionWheels.load(wheel_dir).hitrate(truth, pred)
+    return {"hitrate": hitrate, "n": len(truth), "protocol": PROTOCOL, "warnings": warnings}
 
 
 def score_ov_mer_csv(gt_csv: str | Path, pred_csv: str | Path, wheel_dir: str | Path) -> dict:
@@ -96,4 +98,5 @@ def score_ov_mer_csv(gt_csv: str | Path, pred_csv: str | Path, wheel_dir: str | 
     truth = {sample: split_label_list(text) for sample, text in read_ground_truth(gt_csv, "openset").items()}
     pred, warnings = read_predictions(pred_csv, list(truth))
     scores = EmotionWheels.load(wheel_dir).ov_scores(truth, pred)
-    return {key: scores[key] for key in ("f", "precision", "recall", "n")} | {"warnings": warnings}
+    kept = {key: scores[key] for key in ("f", "precision", "recall", "n")}
+    return kept | {"protocol": PROTOCOL, "warnings": warnings}

@@ -1,7 +1,7 @@
 import pytest
 
 from nanoemox.errors import NanoEmoXError
-from nanoemox.eval.csv_scoring import score_mer_csv, score_ov_mer_csv
+from nanoemox.eval.csv_scoring import PROTOCOL, score_mer_csv, score_ov_mer_csv
 from nanoemox.eval.errors import EvalError
 
 
@@ -21,7 +21,8 @@ def test_score_mer_csv_hand_computed(tmp_path, wheel_dir):
     # a: 'happy' hits on every wheel ('excited' adds classes but hit rate counts the overlap only);
     # b, c, d as in test_eval_wheel.py: wheel1-3 2/3, wheel4 1/3, wheel5 1/2
     result = score_mer_csv(gt, pred, wheel_dir)
-    assert result == {"hitrate": pytest.approx((3 * 2 / 3 + 1 / 3 + 1 / 2) / 5), "n": 4, "warnings": []}
+    hitrate = pytest.approx((3 * 2 / 3 + 1 / 3 + 1 / 2) / 5)
+    assert result == {"hitrate": hitrate, "n": 4, "protocol": PROTOCOL, "warnings": []}
 
 
 def test_score_ov_mer_csv_with_prediction_problems(tmp_path, wheel_dir):
