@@ -353,6 +353,9 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
         unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+    for key, value in _leaves(cfg, ""):
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(f"{path}: '{key}' is empty; give a value, or null where the key allows none")
     for key, value in _numbers(cfg, ""):
         if not math.isfinite(value):
             raise ConfigError(f"{path}: '{key}' must be a finite number, got {value}")
@@ -369,19 +372,23 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
     return cfg
 
 
-def _numbers(node: Any, key: str) -> Iterator[tuple[str, float]]:
-    """(dotted key, value) of every number in the config; list items are `key[i]`."""
+def _leaves(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every value in the config that is not a section, list or mapping; items are `key[i]`."""
     if dataclasses.is_dataclass(node):
         for f in dataclasses.fields(node):
-            yield from _numbers(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
+            yield from _leaves(getattr(node, f.name), f"{key}.{f.name}" if key else f.name)
     elif isinstance(node, dict):
         for name, value in node.items():
-            yield from _numbers(value, f"{key}.{name}")
+            yield from _leaves(value, f"{key}.{name}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _numbers(value, f"{key}[{index}]")
-    elif isinstance(node, int | float) and not isinstance(node, bool):
+            yield from _leaves(value, f"{key}[{index}]")
+    else:
         yield key, node
+
+
+def _numbers(node: Any, key: str) -> Iterator[tuple[str, float]]:
+    return ((k, v) for k, v in _leaves(node, key) if isinstance(v, int | float) and not isinstance(v, bool))
 
 
 def _model_bounds(model: ModelConfig) -> list[tuple[str, float, float | None]]:

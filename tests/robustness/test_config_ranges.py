@@ -46,6 +46,9 @@ from nanoemox.config import DEFAULT_CONFIG, ConfigError, load_config
         ("model.encoders.face.num_heads=[3, 1, 2, 2]", r"'model.encoders.face.num_heads\[0\]' \(3\) must divide"),
         ("model.encoders.face.depths=[1, 0, 1, 1]", r"'model.encoders.face.depths\[1\]' must be >= 1, got 0"),
         ("eval.extractor_top_p=1.5", "'eval.extractor_top_p' must be <= 1, got 1.5"),
+        ("model.lm.name_or_path=''", "'model.lm.name_or_path' is empty"),
+        ("datasets.meld=' '", "'datasets.meld' is empty"),
+        ("model.lora.target_modules=[q_proj, '']", r"'model.lora.target_modules\[1\]' is empty"),
     ],
 )
 def test_a_value_that_would_crash_later_is_refused_naming_the_key(override, message):
