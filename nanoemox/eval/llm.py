@@ -11,11 +11,12 @@ never replayed.
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -56,12 +57,14 @@ class ChatClient:
         except ValueError:  # a malformed host or port
             usable = False
         if not usable:
-            raise LLMError(f"LLM endpoint {self.url!r} is not an http(s) URL (for example http://localhost:8000/v1)")
+            raise LLMError(
+                f"LLM endpoint {shown_url(self.url)!r} is not an http(s) URL (for example http://localhost:8000/v1)"
+            )
 
     def settings(self) -> dict:
         """What the reply depends on besides the messages, recorded in results beside the scores."""
         return {
-            "url": self.url,
+            "url": shown_url(self.url),
             "model": self.model,
             "temperature": self.temperature,
             "top_p": self.top_p,
@@ -94,7 +97,9 @@ class ChatClient:
     def _cache_path(self, messages: Sequence[dict[str, str]], draw: int) -> Path | None:
         if self.cache_dir is None:
             return None
-        blob = json.dumps({**self.settings(), "draw": draw, "messages": list(messages)}, sort_keys=True)
+        blob = json.dumps(
+            {**self.settings(), "url": self.url, "draw": draw, "messages": list(messages)}, sort_keys=True
+        )
         return Path(self.cache_dir) / f"{hashlib.sha256(blob.encode()).hexdigest()}.json"
 
     def _key(self) -> str:
@@ -103,7 +108,9 @@ class ChatClient:
             return ""
         key = os.environ.get(self.key_env, "")
         if not key:
-            raise LLMError(f"environment variable {self.key_env} is not set: it must hold the API key for {self.url}")
+            raise LLMError(
+                f"environment variable {self.key_env} is not set: it must hold the API key for {shown_url(self.url)}"
+            )
         if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
             raise LLMError(
                 f"environment variable {self.key_env} holds spaces, control or non-ASCII characters: "
@@ -116,7 +123,9 @@ class ChatClient:
         body = {"model": self.model, "messages": list(messages), "temperature": self.temperature}
         body |= {"max_tokens": self.max_tokens}
         body |= {name: value for name in ("top_p", "repetition_penalty") if (value := getattr(self, name)) is not None}
-        endpoint = self.url.rstrip("/") + "/chat/completions"
+        parts = urlsplit(self.url)
+        target = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/chat/completions"))
+        endpoint = shown_url(target)  # what messages name
         problem, response = "", None
         for attempt in range(self.max_attempts):
             if attempt:
@@ -124,12 +133,13 @@ class ChatClient:
             time.sleep(max(0.0, self._last_call + self.min_interval_s - time.monotonic()))
             self._last_call = time.monotonic()
             try:
-                response = requests.post(endpoint, headers=headers, json=body, timeout=self.timeout_s)
+                response = requests.post(target, headers=headers, json=body, timeout=self.timeout_s)
             except (requests.Timeout, requests.ConnectionError) as err:
                 problem, response = type(err).__name__, None
                 continue
             except (requests.RequestException, ValueError) as err:  # a bad URL or header: not retried
-                raise LLMError(f"{endpoint}: request not sent ({_redact(str(err), key)})") from None
+                problem = _redact(str(err), key).replace(target, endpoint)
+                raise LLMError(f"{endpoint}: request not sent ({problem})") from None
             if response.status_code in RETRY_STATUS:
                 problem = f"HTTP {response.status_code}"
                 continue
@@ -146,6 +156,11 @@ class ChatClient:
         if retry_after and retry_after.replace(".", "", 1).isdigit():  # seconds; an HTTP date keeps the backoff
             delay = max(delay, min(float(retry_after), MAX_RETRY_AFTER_S))
         return delay
+
+
+def shown_url(url: str) -> str:
+    """`url` without user info, query or fragment (they may carry secrets), for messages and results."""
+    return re.sub(r"//[^/@]*@", "//", re.split(r"[?#]", url, maxsplit=1)[0])
 
 
 def _redact(text: str, key: str) -> str:

@@ -108,3 +108,16 @@ def test_eval_caches_in_the_eval_folder_and_no_cache_asks_again(llm_servers, tmp
     assert eval_main([*argv, "--no-cache"]) == 0 and len(server.requests) == 3  # each row asked, nothing kept
     assert len(list(cache.glob("*.json"))) == 1
     assert LLM_KEY not in all_text(run_dir)
+
+
+def test_credentials_in_the_url_stay_out_of_results_errors_and_cache(llm_servers, tmp_path):
+    server = llm_servers()
+    url = server.url.replace("http://", "http://user:URLSECRET@") + "?token=QUERYSECRET"
+    chat = client(url, tmp_path / "cache")
+    assert chat.ask("q") == "ok" and chat.settings()["url"] == server.url
+    assert server.requests[0]["path"] == "/v1/chat/completions?token=QUERYSECRET"
+    server.script = [(401, 0.0)]
+    with pytest.raises(LLMError, match="HTTP 401") as caught:
+        chat.ask("another")
+    written = str(caught.value) + json.dumps(chat.settings()) + all_text(tmp_path / "cache")
+    assert "URLSECRET" not in written and "QUERYSECRET" not in written
