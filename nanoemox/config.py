@@ -302,12 +302,28 @@ def config_from_dict(data: dict[str, Any], source: str = "<saved config>") -> Pi
     return _check(_build(PipelineConfig, data, "", Path(source)), Path(source))
 
 
+def config_yaml(cfg: PipelineConfig) -> str:
+    """The effective config as YAML: every key, the preset and overrides applied."""
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
 def save_config(cfg: PipelineConfig, out_dir: str | Path) -> Path:
     """Write the effective config beside an output, so the output says how it was made."""
     out = Path(out_dir) / "config.yaml"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    out.write_text(config_yaml(cfg))
     return out
+
+
+def init_config(path: str | Path) -> Path:
+    """Write an editable copy of the default pipeline.yaml (comments kept); an existing file is never replaced."""
+    path = Path(path)
+    if path.exists():
+        raise ConfigError(f"{path}: already exists; not overwritten (remove it or choose another path)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x") as out:
+        out.write(DEFAULT_CONFIG.read_text())
+    return path
 
 
 def diff_configs(a: Any, b: Any, prefix: str = "") -> list[str]:

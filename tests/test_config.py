@@ -4,6 +4,8 @@ import pytest
 import yaml
 
 import nanoemox
+from nanoemox.cli.common import run
+from nanoemox.cli.main import main as cli_main
 from nanoemox.config import DEFAULT_CONFIG, ConfigError, config_from_dict, diff_configs, load_config, save_config
 from nanoemox.errors import NanoEmoXError
 
@@ -99,3 +101,22 @@ def test_saved_config_round_trips_and_diffs(tmp_path):
     other = load_config(preset="tiny", overrides=["model.lora.r=4"])
     assert diff_configs(cfg.to_dict(), other.to_dict()) == ["model.lora.r: 8 != 4"]
     assert cfg.model_hash() != other.model_hash()
+
+
+def test_config_show_prints_the_effective_config_which_loads_back(tmp_path, capsys):
+    assert cli_main(["config", "show", "--preset", "tiny", "--set", "train.batch_size=3"]) == 0
+    shown = tmp_path / "shown.yaml"
+    shown.write_text(capsys.readouterr().out)
+    assert yaml.safe_load(shown.read_text())["train"]["batch_size"] == 3
+    assert load_config(shown) == load_config(preset="tiny", overrides=["train.batch_size=3"])
+
+
+def test_config_init_writes_an_editable_copy_and_never_overwrites(tmp_path, capsys):
+    path = tmp_path / "mine" / "pipeline.yaml"
+    assert cli_main(["config", "init", str(path)]) == 0
+    assert f"pass --config {path}" in capsys.readouterr().out
+    assert path.read_text() == DEFAULT_CONFIG.read_text()  # comments kept
+    path.write_text(path.read_text().replace("batch_size: 3\n", "batch_size: 5\n", 1))
+    assert run(cli_main, ["config", "init", str(path)]) == 2
+    assert f"{path}: already exists; not overwritten" in capsys.readouterr().err
+    assert "batch_size: 5\n" in path.read_text()

@@ -1,11 +1,11 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, datasets, shards, predict, demo)."""
+"""`nanoemox`: the commands that are not a pipeline stage (info, config, setup, datasets, shards, predict, demo)."""
 
 import argparse
 import json
 import sys
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
-from nanoemox.config import TASKS
+from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
@@ -22,6 +22,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_config_args(info)
     info.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    config = commands.add_parser("config", help="print the effective config, or write an editable copy of it")
+    config_actions = config.add_subparsers(dest="action", required=True)
+    show = config_actions.add_parser("show", help="the effective config as YAML (file, preset and --set applied)")
+    add_config_args(show)
+    init = config_actions.add_parser("init", help="copy the default pipeline.yaml to PATH (never overwrites)")
+    init.add_argument("path", help="where to write it, e.g. pipeline.yaml; then pass --config PATH")
+
+    setup = commands.add_parser("setup", help="check the configured face detector loads; --install what pip cannot")
+    setup.add_argument(
+        "--install", action="store_true", help="pip-install a missing detector package (facenet-pytorch: --no-deps)"
+    )
+    add_config_args(setup)
 
     datasets = commands.add_parser("datasets", help="list the supported datasets or check one on disk")
     actions = datasets.add_subparsers(dest="action", required=True)
@@ -76,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "config":
+        return config_command(args)
+    if args.command == "setup":
+        return setup_command(args)
     if args.command == "datasets":
         return datasets_command(args)
     if args.command == "shards":
@@ -90,6 +107,23 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: report[k] for k in ("modules", "total", "trainable")}, indent=2))
         else:
             print(format_report(report))
+    return 0
+
+
+def config_command(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        print(config_yaml(config_from_args(args)), end="")
+    else:
+        print(f"wrote {init_config(args.path)}; edit it and pass --config {args.path}")
+    return 0
+
+
+def setup_command(args: argparse.Namespace) -> int:
+    from nanoemox.extract.faces import ensure_detector
+
+    ext = config_from_args(args).extract
+    ensure_detector(ext.face_detector, ext.face_min_size, install=args.install)
+    print(f"face detector {ext.face_detector}: ready")
     return 0
 
 

@@ -6,10 +6,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
 from nanoemox.datasets.base import DatasetReader
 from nanoemox.datasets.labels import vocabulary
+from nanoemox.progress import progress
 
 
 @dataclass
@@ -64,7 +63,7 @@ def check_dataset(reader: DatasetReader, split: str | None = None) -> CheckRepor
     splits: dict[str, SplitReport] = {}
     for name in [split] if split else reader.splits:
         report = splits.setdefault(name, SplitReport())
-        for record in tqdm(reader.read(name), desc=f"{reader.name}/{name}", unit=" records", leave=False):
+        for record in progress(reader.read(name), desc=f"{reader.name}/{name}", unit=" records", leave=False):
             report.records += 1
             report.tasks.update(record.labels.tasks())
             seen[(record.split, record.id)] += 1

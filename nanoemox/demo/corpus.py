@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from nanoemox.progress import progress
 from nanoemox.synth import voice, write_clip
 
 
@@ -55,7 +55,7 @@ class Corpus:
     def __init__(self, out: Path, scale: float, seed: int):
         self.out, self.scale = out, scale
         self.rng = np.random.default_rng(seed)
-        self.bar = tqdm(desc="demo corpus", unit="clip")
+        self.bar = progress(desc="demo corpus", unit="clip")
 
     def count(self, n: int) -> int:
         return max(2, round(n * self.scale))

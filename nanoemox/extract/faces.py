@@ -6,13 +6,29 @@ Haar cascade (a fallback needing no extra package). A frame with no face gets an
 
 from __future__ import annotations
 
+import importlib
+import logging
+import subprocess
+import sys
+
 import numpy as np
 from PIL import Image
 
 from nanoemox.errors import NanoEmoXError
 
+log = logging.getLogger(__name__)
 CROP_SIZE = 224
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+# Its metadata pins torch<2.3 (it runs on ours), so pip cannot install it as a dependency: `nanoemox setup --install`.
+MTCNN_REQUIREMENT = "facenet-pytorch==2.6.0"
+
+
+class MissingPackageError(NanoEmoXError):
+    """A package the configured pipeline needs that `pip install nanoemox` cannot bring."""
+
+    def __init__(self, requirement: str, message: str):
+        super().__init__(message)
+        self.requirement = requirement
 
 
 class MTCNNDetector:
@@ -20,9 +36,10 @@ class MTCNNDetector:
         try:
             from facenet_pytorch import MTCNN
         except ImportError as err:
-            raise NanoEmoXError(
-                "facenet-pytorch is not installed (pip install --no-deps facenet-pytorch==2.6.0), "
-                "or choose --set extract.face_detector=opencv"
+            raise MissingPackageError(
+                MTCNN_REQUIREMENT,
+                f"facenet-pytorch is not installed: run `nanoemox setup --install` (it runs pip install --no-deps "
+                f"{MTCNN_REQUIREMENT}), or choose --set extract.face_detector=opencv",
             ) from err
         self.mtcnn = MTCNN(keep_all=True, device="cpu", min_face_size=min_size)
 
@@ -51,6 +68,22 @@ class OpenCVDetector:
 
 
 DETECTORS = {"mtcnn": MTCNNDetector, "opencv": OpenCVDetector}
+
+
+def ensure_detector(name: str, min_size: int, install: bool = False) -> None:
+    """Build the detector (loading its weights); with `install`, pip-install a missing package first."""
+    try:
+        DETECTORS[name](min_size)
+    except MissingPackageError as err:
+        if not install:
+            raise
+        command = [sys.executable, "-m", "pip", "install", "--no-deps", err.requirement]
+        log.info("%s", " ".join(command[2:]))
+        if subprocess.run(command).returncode != 0:
+            message = f"could not install {err.requirement}; run: pip install --no-deps {err.requirement}"
+            raise NanoEmoXError(message) from err
+        importlib.invalidate_caches()
+        DETECTORS[name](min_size)
 
 
 def enlarge(box: Box, margin: float, width: int, height: int) -> Box:

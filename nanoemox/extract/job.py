@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Record
 from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.progress import progress
 from nanoemox.shards.contract import build_contract
 from nanoemox.shards.writer import ShardWriter
 
@@ -81,14 +81,14 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
         fn_constructor_args=(cfg,),
         fn_constructor_kwargs={"one_thread": True},
         batch_size=1,
-        concurrency=decode_actors,
+        compute=ray.data.ActorPoolStrategy(size=decode_actors),
         num_cpus=(cpus - encoder_cpus) / decode_actors,
     )
     dataset = dataset.map_batches(
         EncodeStage,
         fn_constructor_args=(cfg, "cuda" if gpus else "cpu"),
         batch_size=cfg.extract.batch_size,
-        concurrency=max(1, int(gpus)) if gpus else 1,
+        compute=ray.data.ActorPoolStrategy(size=max(1, int(gpus)) if gpus else 1),
         num_gpus=min(gpus, 1.0) if gpus else 0,
         num_cpus=encoder_cpus,
     )
@@ -148,9 +148,9 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
     logs = {key: writer.failures_path.open("w") for key, (writer, _) in opened.items()}
     started = time.perf_counter()
     if todo:
-        start_ray(cfg.extract.address, cfg.extract.num_cpus)
+        start_ray(cfg.extract.address, cfg.extract.num_cpus, jobs[0].out)
     names = ", ".join(sorted({options.dataset for options in jobs}))
-    with tqdm(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
+    with progress(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:
             record = json.loads(row["record"])
             key = (record["dataset"], record["split"])

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm import tqdm
 
 from nanoemox.batching import generation_batch, prompt_lengths
 from nanoemox.cluster import start_ray
@@ -24,6 +23,7 @@ from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
 from nanoemox.files import jsonl_objects
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
+from nanoemox.progress import progress
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
 from nanoemox.tasks import asked_task, candidates, prompt_id
 
@@ -124,7 +124,7 @@ def score_in_process(
     started = time.perf_counter()
     with (
         out.open("a") as sink,
-        tqdm(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
+        progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
     ):
         for task in tasks:
             todo = (s for s in iter_split(split_dir, cfg) if (s.record["id"], task) not in done)
@@ -165,7 +165,7 @@ def score_on_ray(
 ) -> ScoreSummary:
     import ray
 
-    start_ray(address)
+    start_ray(address, log_dir=out.parent)
     index = checked_index(split_dir, cfg)
     summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
     done = read_done(out)
@@ -174,13 +174,13 @@ def score_on_ray(
         ShardScorer,
         fn_constructor_args=(cfg, checkpoint, tasks, done, device),
         batch_size=1,
-        concurrency=max(gpus, 1),
+        compute=ray.data.ActorPoolStrategy(size=max(gpus, 1)),
         num_gpus=1 if gpus else 0,
     )
     started = time.perf_counter()
     with (
         out.open("a") as sink,
-        tqdm(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
+        progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
     ):
         for row in dataset.iter_rows():
             sink.write(row["line"] + "\n")

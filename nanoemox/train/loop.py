@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
 from nanoemox.batching import ModelBatch, training_batch, training_lengths
@@ -20,6 +19,7 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
+from nanoemox.progress import progress
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
 from nanoemox.train.stages import Stage
@@ -189,7 +189,7 @@ def train_stage(
     loss_sum, loss_count, bad_in_a_row, val_loss, last_loss, session_samples = 0.0, 0, 0, None, float("nan"), 0
     gate_sums: dict = {}
     gate_counts: dict = defaultdict(int)
-    bar = tqdm(total=stage.steps, initial=state.step, desc=stage.name, unit="step", disable=not dist.main)
+    bar = progress(total=stage.steps, initial=state.step, desc=stage.name, unit="step", disable=not dist.main)
     try:  # the prefetch thread stops however the loop ends, so a failed run exits cleanly
         while state.step < stage.steps:
             optimizer.zero_grad(set_to_none=True)

@@ -1,7 +1,11 @@
+import sys
+
 import numpy as np
 import pytest
 
-from nanoemox.extract.faces import FaceCropper, enlarge
+from nanoemox.cli.common import run
+from nanoemox.cli.main import main as cli_main
+from nanoemox.extract.faces import MTCNN_REQUIREMENT, FaceCropper, MissingPackageError, enlarge, ensure_detector
 from nanoemox.synth import clip_frames
 
 
@@ -18,3 +22,19 @@ def test_faces_found_on_the_photo_and_not_on_noise(detector, detect_size):
     assert mask.all() and crops.std() > 10
     crops, mask = cropper(clip_frames(0.4, 10, 256, face=False))
     assert not mask.any() and not crops.any()  # no face: zero crops, mask 0
+
+
+def test_setup_checks_the_configured_detector(capsys):
+    assert cli_main(["setup", "--preset", "tiny"]) == 0  # builds MTCNN with its packaged weights
+    assert "face detector mtcnn: ready" in capsys.readouterr().out
+
+
+def test_missing_mtcnn_package_names_the_command(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "facenet_pytorch", None)  # as in a plain `pip install nanoemox`
+    with pytest.raises(MissingPackageError) as err:
+        ensure_detector("mtcnn", 32)
+    assert err.value.requirement == MTCNN_REQUIREMENT
+    assert "nanoemox setup --install" in str(err.value) and "extract.face_detector=opencv" in str(err.value)
+    assert run(cli_main, ["setup", "--preset", "tiny"]) == 2
+    assert "error: facenet-pytorch is not installed" in capsys.readouterr().err
+    ensure_detector("opencv", 32)  # the fallback needs no extra package

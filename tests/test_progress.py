@@ -1,0 +1,41 @@
+"""Progress bars: in-place redraws on a terminal, plain lines (no carriage returns) in a log."""
+
+import io
+
+from nanoemox.progress import progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_log_gets_plain_lines_not_redraws():
+    log = io.StringIO()
+    with progress(total=50, desc="extract meld", unit="clip", file=log) as bar:
+        for _ in range(50):
+            bar.update()
+    text = log.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert 1 <= len(lines) <= 3  # the start, at most one timed line, the end; not one per update
+    assert lines[-1].startswith("extract meld: 50/50 [")
+    assert "clip/s" in lines[-1]
+
+
+def test_log_gets_a_line_per_interval():
+    log = io.StringIO()
+    for _ in progress(range(20), desc="check", unit=" records", file=log, mininterval=0, miniters=1):
+        pass
+    lines = log.getvalue().splitlines()
+    assert len(lines) == len(set(lines)) >= 20  # every refresh is its own line, repeats dropped
+    assert lines[-1].startswith("check: 20/20 [")
+
+
+def test_terminal_gets_the_redrawn_bar():
+    term = Terminal()
+    with progress(total=5, desc="score meld", unit="clip", file=term, mininterval=0) as bar:
+        for _ in range(5):
+            bar.update()
+    text = term.getvalue()
+    assert text.count("\r") >= 5 and "100%|" in text and "5/5" in text
