@@ -11,8 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) -m pip install -q --no-deps facenet-pytorch==2.6.0
-	$(PY) -c "from facenet_pytorch import MTCNN; MTCNN(device='cpu')"
+	$(VENV)/bin/nanoemox setup --install
 	touch $(STAMP)
 
 lint: $(STAMP)
