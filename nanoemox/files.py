@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import re
@@ -12,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import yaml
@@ -108,23 +110,8 @@ def read_safetensors(path: str | Path, what: str = "weights file") -> dict[str, 
         raise NanoEmoXError(f"{path}: damaged {what} ({err})") from err
 
 
-NUMPY_GLOBALS = {  # what np.save writes for object arrays holding numbers, strings, lists, dicts and arrays
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy._core.numeric", "_frombuffer"),
-}
-
-
-class PlainDataUnpickler(pickle.Unpickler):
-    """Unpickles plain data and NumPy arrays only: any other global (a function, a class) is refused: no code runs."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        home = module.replace("numpy.core.", "numpy._core.", 1)  # pickles written by NumPy 1.x
-        if (home, name) not in NUMPY_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only plain data is allowed")
-        return super().find_class(home, name)
+# what numpy's header parser, the zip reader and the plain unpickler raise on damaged or crafted bytes
+DAMAGED_NPZ = (OSError, ValueError, TypeError, EOFError, TokenError, zipfile.BadZipFile, pickle.UnpicklingError)
 
 
 def read_npz(path: str | Path, what: str = "NumPy .npz file") -> dict[str, Any]:
@@ -137,7 +124,7 @@ def read_npz(path: str | Path, what: str = "NumPy .npz file") -> dict[str, Any]:
                 for name in archive.namelist()
                 if name.endswith(".npy")
             }
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
+    except DAMAGED_NPZ as err:
         raise NanoEmoXError(f"{path}: not a readable {what} ({err})") from err
 
 
@@ -147,10 +134,15 @@ def _npy_array(raw: bytes) -> Any:
     stream = io.BytesIO(raw)
     version = np.lib.format.read_magic(stream)
     header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    _, _, dtype = header(stream)
-    if not dtype.hasobject:
-        return np.load(io.BytesIO(raw), allow_pickle=False)
-    array = PlainDataUnpickler(stream).load()
+    shape, fortran, dtype = header(stream)
+    if not dtype.hasobject:  # the header's size is checked against the bytes there before anything is allocated
+        body, count = raw[stream.tell() :], math.prod(shape)
+        if len(body) != count * dtype.itemsize:
+            raise ValueError(f"an array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes")
+        return np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
+    from nanoemox.plain_pickle import load_plain
+
+    array = load_plain(stream)
     if not isinstance(array, np.ndarray):
         raise ValueError(f"an object array holds {type(array).__name__}, not an array")
     return array

@@ -3,6 +3,9 @@
 import io
 import pathlib
 import pickle
+import signal
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -27,6 +30,13 @@ class Touch:
         return pathlib.Path.touch, (self.marker,)
 
 
+class ShortDTypeState:
+    """Pickles as np.dtype('i8') with two fields of its state missing: NumPy's own unpickling then crashes."""
+
+    def __reduce__(self):
+        return np.dtype, ("i8", False, True), (3, "<", None, -1, -1, 0)
+
+
 def crafted_npz(path: pathlib.Path, marker: pathlib.Path) -> None:
     corpus = {"sample_1": {"emo": "happy", "val": Touch(marker)}}
     np.savez_compressed(path, test1_corpus=np.array(corpus, dtype=object), train_corpus={"a": {"emo": "sad"}})
@@ -47,13 +57,25 @@ def test_crafted_label_npz_runs_no_code_and_names_the_file(tmp_path):
     assert not marker.exists()
 
 
+def test_a_label_npz_that_crashes_numpys_unpickler_is_a_clear_error(tmp_path):
+    path = tmp_path / "label.npz"
+    np.savez_compressed(path, test_corpus={"a": {"emo": "sad", "val": ShortDTypeState()}})
+    load = f"import numpy as np; np.load({str(path)!r}, allow_pickle=True)['test_corpus']"
+    assert subprocess.run([sys.executable, "-c", load], capture_output=True, timeout=60).returncode == -signal.SIGSEGV
+    with pytest.raises(DatasetError, match=r"label.npz: not a readable AffectGPT label .npz \(only simple dtypes"):
+        load_npz_corpus(path, "test_corpus")
+
+
 def test_label_npz_with_numpy_values_still_reads(tmp_path):
     path = tmp_path / "label.npz"
+    grid = np.asfortranarray(np.arange(6.0).reshape(2, 3))
     corpus = {"a": {"emo": "sad", "val": np.float64(-1.5), "scores": np.arange(3), "words": ["x", "y"]}}
+    corpus["b"] = {"names": np.array(["happy", "sad"]), "grid": grid, "ok": np.bool_(True), "n": np.int32(7)}
     np.savez_compressed(path, test_corpus=corpus, sizes=np.arange(4))
     loaded = load_npz_corpus(path, "test_corpus")
     assert loaded["a"]["val"] == -1.5 and loaded["a"]["emo"] == "sad" and loaded["a"]["words"] == ["x", "y"]
-    assert loaded["a"]["scores"].tolist() == [0, 1, 2]
+    assert loaded["a"]["scores"].tolist() == [0, 1, 2] and loaded["b"]["names"].tolist() == ["happy", "sad"]
+    assert np.array_equal(loaded["b"]["grid"], grid) and loaded["b"]["ok"] and loaded["b"]["n"] == 7
 
 
 def test_a_shard_member_that_would_unpickle_runs_no_code(tiny_cfg, tmp_path):
