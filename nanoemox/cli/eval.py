@@ -30,8 +30,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="FILE",
-            help="YAML of published results to show beside ours (layout of nanoemox/eval/paper_results.yaml); "
-            "repeatable",
+            help="YAML of more published rows to show under ours (the paper's Tables 2-5 are always shown; layout of "
+            "nanoemox/eval/paper_results.yaml); repeatable",
         )
     else:
         parser.add_argument("--predictions", required=True, help="predictions.jsonl from nanoemox-score")
