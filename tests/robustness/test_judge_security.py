@@ -73,6 +73,16 @@ def test_the_cli_reports_a_bad_key_in_one_line_without_it(llm_servers, tmp_path,
     assert err.count("\n") == 1 and err.startswith("error: ") and LLM_KEY_ENV in err and "SECRET" not in err
 
 
+def test_the_cli_reports_a_bad_judge_url_in_one_line(tmp_path, capsys):
+    corpus = write_meld_corpus(tmp_path / "meld", [{"emotion": "joy", "file": "missing"}])
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "dia0_utt0", "task": "mer", "output": "joy"}) + "\n")
+    argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus)]
+    assert run(eval_main, [*argv, "--judge-url", "localhost:8000/v1?key=URLSECRET"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not an http(s) URL" in err and "URLSECRET" not in err
+
+
 def test_the_cache_is_keyed_by_endpoint_model_and_settings(llm_servers, tmp_path):
     first, second = llm_servers(), llm_servers()
     first.responder, second.responder = (lambda prompt: "from the first"), (lambda prompt: "from the second")
