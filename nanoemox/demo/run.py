@@ -16,6 +16,7 @@ from nanoemox.config import PipelineConfig, load_config, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.demo.corpus import make_corpus
 from nanoemox.eval.benchmark import evaluate
+from nanoemox.eval.erg import last_turns
 from nanoemox.eval.report import write_report
 from nanoemox.extract.job import ExtractOptions, run_extract, total_line
 from nanoemox.score.job import score_in_process
@@ -46,8 +47,12 @@ def demo_config(roots: dict[str, Path], steps_scale: float) -> PipelineConfig:
 
 
 def chance(dataset: str, root: Path, task: str) -> float:
-    """The majority class's share of the held-out split: what always guessing it would score."""
-    labels = [r.labels for r in open_dataset(dataset, root).read("test")]
+    """The majority class's share of the held-out split (ERG: its last turns): what always guessing it scores."""
+    records = list(open_dataset(dataset, root).read("test"))
+    if task == "erg":  # E3RG scores each dialogue's last turn
+        scored = last_turns(r.id for r in records)
+        records = [r for r in records if r.id in scored]
+    labels = [r.labels for r in records]
     values = [lab.intent if task == "mir" else lab.emotion for lab in labels]
     return max(Counter(values).values()) / len(values)
 

@@ -197,7 +197,8 @@ class Scorer:
             gt = {i: lab.intent for i, lab in labels.items() if lab.intent}
             pred, reparsed = self.intents(rows, list(gt), dataset)
             return mir_scores(gt, pred) | {
-                "protocol": f"MMLA: {reparsed} intent(s) read from the output by MMLA's rules",
+                "protocol": f"MMLA rules: {reparsed} of {len(gt)} intents read from the output here, the rest "
+                "as nanoemox-score parsed them",
                 "n_read_from_output": reparsed,
             }
         if task == "erg":
