@@ -1,7 +1,8 @@
 """MSA under MER-UniBench: predicted emotions -> polarity, then WAF and ACC on positive vs non-positive.
 
 AffectGPT (`evaluation.py`, `calculate_dimension_zeroshot`) asks Qwen2.5 to turn the open-vocabulary emotions into
-positive / negative / neutral (`toolkit/utils/qwen.py`, `openset_to_sentiment_qwen`), reads those as 1 / -1 / 0
+positive / negative / neutral (`toolkit/utils/qwen.py`, `openset_to_sentiment_qwen`, whose prompt the published
+Nano-EmoX evaluation also uses and `sentiment_llm` sends), reads those as 1 / -1 / 0
 (any other reply as 0), drops samples whose ground truth is 0 and scores (truth > 0) against (prediction > 0)
 with accuracy and weighted F1. `sentiment_llm` follows that path with any OpenAI-compatible model.
 
@@ -51,13 +52,11 @@ def wheel_polarity(wheels: EmotionWheels, emotions: Sequence[str]) -> int:
 
 def sentiment_llm(client: ChatClient, emotions: Sequence[str], draw: int = 0) -> int:
     """+1, -1 or 0 for one sample's predicted emotions, decided by an LLM as AffectGPT does (other replies: 0)."""
-    prompt = (
-        "You are an expert in emotion analysis. Below are words describing a character's emotions. "
-        "Pick the sentiment they most likely express, one of: positive, negative, neutral. "
-        "Answer with that single word only.\n"
-        "Words: [cheerful] -> positive\n"
-        "Words: [] -> neutral\n"
-        f"Words: [{', '.join(emotions)}] -> "
+    prompt = (  # the published evaluation's openset_to_sentiment_qwen, its indentation runs as single spaces
+        "Please act as an expert in the field of emotions. We provide a few words to describe the emotions of a "
+        "character. Please choose the most likely sentiment from the given candidates: [positive, negative, "
+        "neutral] Please direct output answer without analyzing process. Input: [joyful]; Output: positive "
+        f"Input: []; Output: neutral Input: [{', '.join(emotions)}]; Output: "
     )
     reply = client.ask(prompt, draw).strip().strip(".").lower()
     return SENTIMENT_VALUES.get(reply, 0)
