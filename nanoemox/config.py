@@ -243,6 +243,7 @@ class EvalConfig:
     judge_url: str | None
     judge_model: str
     judge_temperature: float
+    judge_prompts: Literal["published", "english"]
     api_key_env: str
     cache: bool
     erg_turns: Literal["last", "all"]

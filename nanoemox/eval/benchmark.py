@@ -14,7 +14,7 @@ from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
 from nanoemox.eval.erg import erg_scores
 from nanoemox.eval.errors import EvalError
-from nanoemox.eval.judge import JUDGE_PROMPT_VERSION, judge_eri
+from nanoemox.eval.judge import PROMPT_VERSIONS, judge_eri
 from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emotions_llm
 from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
@@ -210,9 +210,10 @@ class Scorer:
             if self.judge is None:
                 raise EvalError("task eri needs an LLM judge: set eval.judge_url (an OpenAI-compatible endpoint)")
             items = [(i, lab.reason, (rows.get(i) or {}).get("output", "")) for i, lab in labels.items() if lab.reason]
-            result = judge_eri(self.judge, items)
-            judge = self.judge.settings() | {"prompt_version": JUDGE_PROMPT_VERSION}
-            described = f"judge {self.judge.model}, temperature {self.judge.temperature}, {JUDGE_PROMPT_VERSION}"
+            result = judge_eri(self.judge, items, self.cfg.judge_prompts)
+            version = PROMPT_VERSIONS[self.cfg.judge_prompts]
+            judge = self.judge.settings() | {"prompts": self.cfg.judge_prompts, "prompt_version": version}
+            described = f"judge {self.judge.model}, temperature {self.judge.temperature}, prompts {version}"
             return result | {"protocol": f"AffectGPT EMER: {described}", "judge": judge}
         raise EvalError(f"unknown task '{task}'")
 

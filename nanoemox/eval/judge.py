@@ -1,11 +1,13 @@
-"""The ERI judge, as AffectGPT scores EMER (zeroQiaoba/AffectGPT `AffectGPT/evaluation.py`).
+"""The ERI judge, as AffectGPT scores EMER (zeroQiaoba/AffectGPT `AffectGPT/evaluation.py`, and the published
+Nano-EmoX `eval_ovmerd.py`, with gpt-3.5-turbo-0125 at temperature 0).
 
 Clue overlap: the judge summarises the emotional state described by the reference reasoning and by the predicted
 one, and rates their overlap from 1 to 10 (`func_clue_scoring`). Label overlap: the judge first reduces each
 reasoning to its most likely emotion words (`get_summarized_emotions`), then rates the overlap of the two
-(`func_label_scoring`). The prompts say the same in our own words, in English. A reply with no score in 1-10
-is reported under `failed` and left out of that mean (None when no reply has a score). `mean` is the mean of
-the two, the ERI figure the paper reports (its Table 6 average).
+(`func_label_scoring`). Two prompt sets: `published` (the published code's Chinese prompts, its indentation
+dropped) and `english` (the same steps in our own words). A reply with no score in 1-10 is reported under
+`failed` and left out of that mean (None when no reply has a score). `mean` is the mean of the two, the ERI
+figure the paper reports (its Table 6 average).
 """
 
 import re
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.llm import ChatClient
 
-JUDGE_PROMPT_VERSION = "nanoemox-emer-judge-v1"  # change it whenever a prompt below changes
+PROMPT_VERSIONS = {"published": "eval_ovmerd-zh-v1", "english": "nanoemox-en-v1"}  # bump when a prompt changes
 REPLY_FORMAT = "Answer in the format 'Score: <number>; Reason: <reason>'."
 SCORE_AFTER_KEY = re.compile(r"score\W{0,3}\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # AffectGPT's fallback reading: the first number in the reply
@@ -53,6 +55,44 @@ def label_prompt(reference_emotions: str, predicted_emotions: str) -> str:
     )
 
 
+def clue_prompt_published(reference: str, predicted: str) -> str:
+    """`func_clue_scoring` of the published evaluation."""
+    return (
+        "下面给出人物的《真实描述》以及《预测描述》。请按照以下步骤计算《预测描述》的得分，得分范围为1-10。"
+        "最终仅输出预测分数的数值大小，并给出原因。\n"
+        "1.请总结《真实描述》中有关人物的情感状态描述\n"
+        "2.请总结《预测描述》中有关人物的情感状态描述\n"
+        "3.计算《预测描述》与《真实描述》之间的重叠度，重叠度越高，返回的分数越高。\n"
+        "4.输出格式为: '预测分数'：预测分数；'原因'：原因、\n"
+        f"输入：\n《真实描述》：{reference}\n《预测描述》：{predicted}\n输出：\n"
+    )
+
+
+def emotions_prompt_published(reasoning: str) -> str:
+    """`get_summarized_emotions` of the published evaluation."""
+    return (
+        "请根据以下视频描述，推测视频中人物最有可能的情感状态，仅输出情感词：\n"
+        "视频描述：他虽然看起来很高兴，但是实际上很焦虑\n输出结果：焦虑\n"
+        f"视频描述：{reasoning}\n输出结果：\n"
+    )
+
+
+def label_prompt_published(reference_emotions: str, predicted_emotions: str) -> str:
+    """`func_label_scoring` of the published evaluation."""
+    return (
+        "下面给出人物的《真实情感》以及《预测情感》。请计算《预测情感》与《真实情感》之间的重叠度，重叠度越高，"
+        "返回的分数越高。得分范围为1-10。最终仅输出预测分数的数值大小，并给出原因。\n"
+        "输出格式为: '预测分数'：预测分数；'原因'：原因\n"
+        f"输入：\n《真实情感》：{reference_emotions}\n《预测情感》：{predicted_emotions}\n输出：\n"
+    )
+
+
+PROMPTS = {  # prompt set -> (clue, emotion summary, label overlap)
+    "published": (clue_prompt_published, emotions_prompt_published, label_prompt_published),
+    "english": (clue_prompt, emotions_prompt, label_prompt),
+}
+
+
 def parse_score(reply: str) -> float | None:
     """The 1-10 score of a judge reply ('Score: 7; Reason: ...', or else its first number), None if there is none."""
     match = SCORE_AFTER_KEY.search(reply) or FIRST_NUMBER.search(reply)
@@ -62,8 +102,14 @@ def parse_score(reply: str) -> float | None:
     return score if 1 <= score <= 10 else None
 
 
-def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]]) -> dict:
-    """Mean clue and label overlap (1-10) over (id, reference_reason, predicted_reason) items, with per-item scores."""
+def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]], prompts: str = "published") -> dict:
+    """Mean clue and label overlap (1-10) over (id, reference_reason, predicted_reason) items, with per-item scores.
+
+    `prompts` names the prompt set (published | english).
+    """
+    if prompts not in PROMPTS:
+        raise EvalError(f"unknown judge prompt set '{prompts}' (one of {', '.join(PROMPTS)})")
+    clue, emotions, label = PROMPTS[prompts]
     ids = [item[0] for item in items]
     if not ids:
         raise EvalError("nothing to judge: no ERI items")
@@ -72,10 +118,8 @@ def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]]) -> dict
         raise EvalError(f"ERI item id(s) given more than once: {', '.join(repeated[:5])}")
     per_item, failed = [], []
     for sample, reference, predicted in items:
-        clue_reply = client.ask(clue_prompt(reference, predicted))
-        label_reply = client.ask(
-            label_prompt(client.ask(emotions_prompt(reference)), client.ask(emotions_prompt(predicted)))
-        )
+        clue_reply = client.ask(clue(reference, predicted))
+        label_reply = client.ask(label(client.ask(emotions(reference)), client.ask(emotions(predicted))))
         scores = {"clue_overlap": parse_score(clue_reply), "label_overlap": parse_score(label_reply)}
         for metric, reply in (("clue_overlap", clue_reply), ("label_overlap", label_reply)):
             if scores[metric] is None:

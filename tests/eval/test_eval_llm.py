@@ -114,7 +114,7 @@ def test_judge_eri_scores_and_reports_failures(fake_llm, tmp_path):
         ("s2", "He smiles: happy.", "He looks worried."),  # clue 8; label happy vs nervous: 6
         ("s3", "He smiles: happy.", "GARBLED"),  # clue unparseable; label 9
     ]
-    result = judge_eri(client(fake_llm, tmp_path), items)
+    result = judge_eri(client(fake_llm, tmp_path), items, "english")
     assert result["n"] == 3
     assert result["clue_overlap"] == pytest.approx(8.0) and result["n_clue_overlap"] == 2
     assert result["label_overlap"] == pytest.approx((9 + 6 + 9) / 3) and result["n_label_overlap"] == 3
@@ -130,3 +130,5 @@ def test_judge_eri_input_errors(fake_llm, tmp_path):
         judge_eri(client(fake_llm, tmp_path), [("a", "x", "y"), ("a", "x", "z")])
     with pytest.raises(EvalError, match="no ERI items"):
         judge_eri(client(fake_llm, tmp_path), [])
+    with pytest.raises(EvalError, match="unknown judge prompt set 'french'"):
+        judge_eri(client(fake_llm, tmp_path), [("a", "x", "y")], "french")

@@ -119,16 +119,19 @@ def test_eri_reports_the_mean_and_records_the_judge(llm_servers, tmp_path):
         [{"id": "s1", "task": "eri", "output": "He grins."}, {"id": "s2", "task": "eri", "output": "She cries."}],
     )
     server = llm_servers()
-    server.responder = lambda prompt: "Score: 8; Reason: close" if "Reference description" in prompt else "Score: 5"
+    # the published evaluation's Chinese prompts: the clue prompt names the 《真实描述》; replies in its format
+    server.responder = lambda prompt: "'预测分数'：8；'原因'：接近" if "《真实描述》" in prompt else "'预测分数'：5"
     argv = ["--predictions", str(predictions), "--dataset", "emer", "--root", str(root), "--judge-url", server.url]
     assert eval_main([*argv, "--set", f"eval.api_key_env={LLM_KEY_ENV}"]) == 0
     scores = json.loads((tmp_path / "eri.eval.json").read_text())["tasks"]["eri"]
     assert (scores["clue_overlap"], scores["label_overlap"], scores["mean"]) == (8.0, 5.0, 6.5)
     judge = scores["judge"]
-    assert (judge["model"], judge["temperature"], judge["prompt_version"]) == (
+    assert (judge["model"], judge["temperature"], judge["prompts"], judge["prompt_version"]) == (
         "gpt-3.5-turbo-0125",
         0.0,
-        "nanoemox-emer-judge-v1",
+        "published",
+        "eval_ovmerd-zh-v1",
     )
+    assert "《预测描述》：He grins." in server.requests[0]["body"]["messages"][0]["content"]
     assert {request["body"]["temperature"] for request in server.requests} == {0.0}
     assert "gpt-3.5-turbo-0125" in scores["protocol"] and "temperature 0.0" in scores["protocol"]
