@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
+from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_yaml, yaml_problem
 
@@ -250,6 +251,14 @@ class EvalConfig:
 
 
 @dataclass
+class StorageConfig:
+    """Access to outputs given as URLs (s3://...): fsspec options per protocol; credentials only from the env."""
+
+    options: dict[str, dict]
+    sync_every_s: float
+
+
+@dataclass
 class PipelineConfig:
     preset: str
     model: ModelConfig
@@ -258,6 +267,7 @@ class PipelineConfig:
     train: TrainConfig
     score: ScoreConfig
     eval: EvalConfig
+    storage: StorageConfig
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -277,8 +287,8 @@ def load_config(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> PipelineConfig:
     """Read pipeline.yaml, apply a preset and `a.b=value` overrides, and validate every key."""
-    path = Path(path) if path else DEFAULT_CONFIG
-    if not path.exists():
+    path = path if storage.is_url(path or "") else Path(path or DEFAULT_CONFIG)
+    if not storage.exists(path):
         raise ConfigError(f"{path}: config file not found")
     raw = read_yaml(path, "config file") or {}
     if not isinstance(raw, dict):
@@ -308,11 +318,10 @@ def config_yaml(cfg: PipelineConfig) -> str:
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 
 
-def save_config(cfg: PipelineConfig, out_dir: str | Path) -> Path:
+def save_config(cfg: PipelineConfig, out_dir: str | Path) -> str:
     """Write the effective config beside an output, so the output says how it was made."""
-    out = Path(out_dir) / "config.yaml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(config_yaml(cfg))
+    out = storage.join(out_dir, "config.yaml")
+    storage.put_text(out, config_yaml(cfg))
     return out
 
 
@@ -370,6 +379,13 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
         unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+    for protocol, options in cfg.storage.options.items():
+        secret = _secret_key(options)
+        if secret:
+            raise ConfigError(
+                f"{path}: 'storage.options.{protocol}' sets '{secret}'; credentials are read only from the "
+                "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...), never from a config file"
+            )
     for key, value in _leaves(cfg, ""):
         if isinstance(value, str) and not value.strip():
             raise ConfigError(f"{path}: '{key}' is empty; give a value, or null where the key allows none")
@@ -531,6 +547,7 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("eval.extractor_max_tokens", evaluation.extractor_max_tokens, 1),
         ("eval.extractor_runs", evaluation.extractor_runs, 1),
         ("eval.judge_temperature", evaluation.judge_temperature, 0),
+        ("storage.sync_every_s", cfg.storage.sync_every_s, 0),
     ]
     if extract.num_cpus is not None:
         values.append(("extract.num_cpus", extract.num_cpus, 1))
@@ -541,6 +558,23 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         values += [(f"{key}.lr", spec.lr, None), (f"{key}.min_lr", spec.min_lr, 0)]
         values += [(f"{key}.tasks.{task}", weight, None) for task, weight in spec.tasks.items()]
     return values
+
+
+SECRET_KEYS = {"key", "secret", "token", "password", "aws_access_key_id", "aws_secret_access_key"}
+SECRET_KEYS |= {"aws_session_token", "account_key", "sas_token", "client_secret", "credentials"}
+
+
+def _secret_key(options: Any) -> str | None:
+    """The first credential-like key at any depth of a storage options mapping."""
+    if not isinstance(options, dict):
+        return None
+    for key, value in options.items():
+        if str(key).lower() in SECRET_KEYS:
+            return str(key)
+        found = _secret_key(value)
+        if found:
+            return found
+    return None
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -575,7 +609,7 @@ def _apply_override(data: dict, item: str, path: Path) -> None:
 
 def _is_open_mapping(parts: list[str]) -> bool:
     """Sections whose keys are names the user chooses (dataset roots, phase task weights)."""
-    return parts[0] == "datasets" or (len(parts) >= 4 and parts[1] == "phases")
+    return parts[0] == "datasets" or (len(parts) >= 4 and parts[1] == "phases") or parts[:2] == ["storage", "options"]
 
 
 def _suggest(word: str, choices: Any) -> str:

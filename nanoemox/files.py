@@ -18,24 +18,25 @@ from typing import Any
 
 import yaml
 
+from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
 
 
 class NotUTF8Error(NanoEmoXError):
     """A text file in another encoding; `start` is the first undecodable byte."""
 
-    def __init__(self, path: Path, start: int):
+    def __init__(self, path: str | Path, start: int):
         super().__init__(f"{path}: not UTF-8 text (byte {start}); re-save it as UTF-8")
         self.start = start
 
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:
-    path = Path(path)
-    if path.is_dir():
+    """A local file or an fsspec URL (s3://...)."""
+    if storage.is_dir(path):
         raise NanoEmoXError(f"{path}: is a folder; expected a {what}")
-    if not path.is_file():
+    if not storage.is_file(path):
         raise NanoEmoXError(f"{path}: {what} not found")
-    return path.read_bytes()
+    return storage.read_bytes(path)
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
@@ -44,7 +45,7 @@ def read_text(path: str | Path, what: str = "file") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise NotUTF8Error(Path(path), err.start) from err
+        raise NotUTF8Error(path, err.start) from err
 
 
 def read_json(path: str | Path, what: str = "JSON file") -> Any:

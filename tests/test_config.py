@@ -96,7 +96,7 @@ def test_unknown_preset_and_missing_file(tmp_path):
 def test_saved_config_round_trips_and_diffs(tmp_path):
     cfg = load_config(preset="tiny")
     path = save_config(cfg, tmp_path)
-    again = config_from_dict(yaml.safe_load(path.read_text()))
+    again = config_from_dict(yaml.safe_load(Path(path).read_text()))
     assert again == cfg
     other = load_config(preset="tiny", overrides=["model.lora.r=4"])
     assert diff_configs(cfg.to_dict(), other.to_dict()) == ["model.lora.r: 8 != 4"]

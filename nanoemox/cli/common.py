@@ -6,6 +6,7 @@ import sys
 import warnings
 from collections.abc import Callable
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig, load_config
 from nanoemox.errors import NanoEmoXError
 
@@ -30,7 +31,14 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
-    return load_config(args.config, args.preset, args.overrides)
+    """The effective config; its `storage` section also sets how URLs (s3://...) are reached."""
+    cfg = load_config(args.config, args.preset, args.overrides)
+    use_storage(cfg)
+    return cfg
+
+
+def use_storage(cfg: PipelineConfig) -> None:
+    storage.configure(cfg.storage.options, cfg.storage.sync_every_s)
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

@@ -5,9 +5,11 @@ import json
 import sys
 from pathlib import Path
 
-from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox import storage
+from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
+from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
+from nanoemox.files import read_text, writing
 
 COMMANDS = ("mer", "ov-mer", "report")
 
@@ -23,8 +25,8 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         parser.add_argument("--pred", required=True, help="predictions CSV (name,openset)")
         parser.add_argument("--wheel-dir", required=True, help="AffectGPT's emotion_wheel folder")
     elif command == "report":
-        parser.add_argument("--run", required=True, help="heads/<run>")
-        parser.add_argument("--out", help="output folder (default <run>/report)")
+        parser.add_argument("--run", required=True, help="heads/<run> (a folder or a URL)")
+        parser.add_argument("--out", help="output folder or URL (default <run>/report)")
         parser.add_argument(
             "--published",
             action="append",
@@ -62,11 +64,13 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def default_out(predictions: Path, dataset: str, split: str) -> Path:
+def default_out(predictions: str, dataset: str, split: str) -> str:
     """heads/<run>/predictions/x.jsonl -> heads/<run>/eval/<dataset>-<split>.json, else beside the file."""
-    if predictions.parent.name == "predictions":
-        return predictions.parent.parent / "eval" / f"{dataset}-{split}.json"
-    return predictions.with_suffix(".eval.json")
+    folder = storage.parent(predictions)
+    if storage.name(folder) == "predictions":
+        return storage.join(storage.parent(folder), "eval", f"{dataset}-{split}.json")
+    stem = storage.name(predictions).rsplit(".", 1)[0]
+    return storage.join(folder, f"{stem}.eval.json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     if command == "report":
         from nanoemox.eval.report import write_report
 
-        with writing(args.out or Path(args.run) / "report"):
-            out = write_report(Path(args.run), Path(args.out) if args.out else None, [Path(p) for p in args.published])
-        print((out / "report.md").read_text())
+        use_storage(load_config())  # storage options of the default config, to reach a --run given as a URL
+        with writing(args.out or storage.join(args.run, "report")):
+            out = write_report(args.run, args.out, args.published)
+        print(read_text(storage.join(out, "report.md"), "report"))
         print(f"report written to {out}")
         return 0
     from dataclasses import replace
@@ -113,17 +118,17 @@ def main(argv: list[str] | None = None) -> int:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    predictions = Path(args.predictions)
-    out = Path(args.out) if args.out else default_out(predictions, args.dataset, args.split)
-    if out.is_dir():
+    predictions = args.predictions
+    out = args.out or default_out(predictions, args.dataset, args.split)
+    if storage.is_dir(out):
         raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
-    cache = out.parent / "llm-cache" if settings.cache else None
+    local = not storage.is_url(out)  # the LLM cache is a local folder: kept beside local results only
+    cache = Path(out).parent / "llm-cache" if settings.cache and local else None
     result = evaluate(
         predictions, args.dataset, root, args.split, settings, args.wheel_dir, args.layout, cache, args.reparse
     )
     with writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
+        storage.put_text(out, json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
     else:

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", required=True, help="dataset name, e.g. mer-caption+ (see `nanoemox datasets list`)"
     )
     parser.add_argument("--root", help="dataset folder (default: datasets.<name> in the config)")
-    parser.add_argument("--out", default="shards", help="output folder (default: shards/)")
+    parser.add_argument(
+        "--out", default="shards", help="output folder or URL, e.g. s3://bucket/shards (default: shards/)"
+    )
     parser.add_argument("--split", help="only this split (default: all)")
     parser.add_argument("--layout", help="annotation layout (default: picked from the files on disk)")
     parser.add_argument("--lenient", action="store_true", help="skip and count malformed annotation rows")

@@ -2,9 +2,10 @@
 
 import argparse
 import sys
-from pathlib import Path
 
-from nanoemox.cli.common import run
+from nanoemox import storage
+from nanoemox.cli.common import run, use_storage
+from nanoemox.config import load_config
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import writing
@@ -15,8 +16,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nanoemox-score",
         description="Generate answers for every clip of a shard split. Re-running resumes (written ids are skipped).",
     )
-    parser.add_argument("--run", required=True, help="heads/<run> (its most advanced finished phase) or a phase folder")
-    parser.add_argument("--features", default="shards", help="shards folder (default shards/)")
+    parser.add_argument(
+        "--run", required=True, help="heads/<run> (its most advanced finished phase) or a phase folder; or a URL"
+    )
+    parser.add_argument("--features", default="shards", help="shards folder or URL (default shards/)")
     parser.add_argument("--dataset", required=True, help="dataset name, e.g. meld")
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--task", action="append", help="task(s) to ask (default: every task the dataset has)")
@@ -42,22 +45,24 @@ def main(argv: list[str] | None = None) -> int:
     from nanoemox.score.runs import find_checkpoint, run_config
     from nanoemox.tasks import check_askable
 
-    checkpoint = find_checkpoint(args.run)
     overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
+    use_storage(load_config(args.config, None, overrides))  # to reach a --run given as a URL
+    checkpoint = find_checkpoint(args.run)
     cfg = run_config(checkpoint, args.config, overrides)
-    split_dir = Path(args.features) / args.dataset / args.split
+    use_storage(cfg)
+    split_dir = storage.join(args.features, args.dataset, args.split)
     tasks = list(dict.fromkeys(args.task or reader_class(args.dataset).tasks))  # each task once
     unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
     if unknown:
         raise NanoEmoXError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(cfg.score.max_new_tokens)}")
     for task in tasks:
         check_askable(task, args.dataset)
-    run_dir = checkpoint.parent if checkpoint.name.startswith(("phase", "joint")) else checkpoint
-    out = Path(args.out or run_dir / "predictions" / f"{args.dataset}-{args.split}.jsonl")
-    if out.is_dir():
+    run_dir = storage.parent(checkpoint) if storage.name(checkpoint).startswith(("phase", "joint")) else checkpoint
+    out = args.out or storage.join(run_dir, "predictions", f"{args.dataset}-{args.split}.jsonl")
+    if storage.is_dir(out):
         raise NanoEmoXError(f"--out {out}: is a folder; give the predictions file's path")
     with writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
+        storage.makedirs(storage.parent(out))
         if args.address or args.num_gpus:
             summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
         else:

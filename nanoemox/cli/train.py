@@ -2,8 +2,8 @@
 
 import argparse
 import sys
-from pathlib import Path
 
+from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.config import PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
@@ -27,11 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--run",
         "--run-name",
         dest="run",
-        help="run name: heads go to OUT/RUN/<phase>/ (default: the strategy); under torchrun write --run-name, "
-        "since torchrun takes --run for its own --run-path",
+        help="run name: heads go to OUT/RUN/<phase>/ (default: the strategy), or a run folder or URL "
+        "(s3://bucket/heads/p2e); under torchrun write --run-name, since torchrun takes --run for its own --run-path",
     )
-    parser.add_argument("--features", default="shards", help="shards folder from nanoemox-extract (default shards/)")
-    parser.add_argument("--out", default="heads", help="output folder (default heads/)")
+    parser.add_argument(
+        "--features", default="shards", help="shards folder or URL from nanoemox-extract (default shards/)"
+    )
+    parser.add_argument("--out", default="heads", help="output folder or URL, e.g. s3://bucket/heads (default heads/)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run exactly where it stopped")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     add_config_args(parser)
@@ -45,15 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
     from nanoemox.train.stages import plan_stages
 
-    features, run_dir = Path(args.features), Path(args.out) / (args.run or args.strategy)
-    if not features.is_dir():
+    features, run_dir = args.features, storage.join(args.out, args.run or args.strategy)
+    if not storage.is_dir(features):
         raise NanoEmoXError(f"features folder {features} does not exist; run nanoemox-extract first")
     stages = plan_stages(cfg, args.strategy, args.phase, args.branch)
     planned = {s.name for s in stages}
     for stage in stages:  # every check before any compute
         check_stage_inputs(cfg, stage, features, run_dir, planned)
-        if (run_dir / stage.name).exists() and not args.resume:
-            raise NanoEmoXError(f"{run_dir / stage.name} exists; pass --resume to continue it, or choose another --run")
+        if storage.exists(storage.join(run_dir, stage.name)) and not args.resume:
+            raise NanoEmoXError(
+                f"{storage.join(run_dir, stage.name)} exists; pass --resume to continue it, or choose another --run"
+            )
     if args.resume:
         check_same_run(cfg, run_dir)
     dist = Distributed.from_env(args.device)
@@ -70,11 +74,11 @@ def main(argv: list[str] | None = None) -> int:
 CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # may change on --resume
 
 
-def check_same_run(cfg: PipelineConfig, run_dir: Path) -> None:
+def check_same_run(cfg: PipelineConfig, run_dir: str) -> None:
     """--resume continues the same run: the model and training settings must be those it was started with
     (only how often it logs, validates and saves may change)."""
-    saved_path = run_dir / "config.yaml"
-    if not saved_path.is_file():
+    saved_path = storage.join(run_dir, "config.yaml")
+    if not storage.is_file(saved_path):
         print(f"{run_dir}: nothing to resume; starting the run", file=sys.stderr)
         return
     saved, current = read_yaml(saved_path, "run config") or {}, cfg.to_dict()

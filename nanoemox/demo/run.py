@@ -104,7 +104,7 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
 
     banner(6, "nanoemox-eval report")
     chances = {(entry["dataset"], task): entry["chance"] for task, entry in summary["tasks"].items()}
-    report = write_report(run, out / "report", chance=chances)
+    report = Path(write_report(run, out / "report", chance=chances))
     summary["seconds"] = round(time.perf_counter() - started, 1)
     (report / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\n{'task':<6} {'dataset':<10} {'metric':<12} {'held-out':>9} {'chance':>7}")

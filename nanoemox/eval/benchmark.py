@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nanoemox import storage
 from nanoemox.config import EvalConfig
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
@@ -48,8 +49,8 @@ def row_problem(row: dict) -> str:
     return ""
 
 
-def read_predictions(path: Path) -> Predictions:
-    if not path.exists():
+def read_predictions(path: str | Path) -> Predictions:
+    if not storage.exists(path):
         raise EvalError(f"{path}: predictions file not found; run nanoemox-score first")
     found = Predictions()
     for number, line in enumerate(read_text(path, "predictions file").splitlines(), start=1):
@@ -224,7 +225,7 @@ def count_truncated(rows: dict[str, dict]) -> int:
 
 
 def evaluate(
-    predictions: Path,
+    predictions: str | Path,
     dataset: str,
     root: str,
     split: str,

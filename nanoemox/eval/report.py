@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nanoemox import storage
 from nanoemox.eval.errors import EvalError
 from nanoemox.files import jsonl_objects, read_json, read_yaml
 
@@ -23,9 +25,10 @@ BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's published 
 SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
 
 
-def collect(run: Path) -> list[dict[str, Any]]:
+def collect(run: str | Path) -> list[dict[str, Any]]:
     """Every eval result saved for the run (heads/<run>/eval/*.json)."""
-    files = sorted((run / "eval").glob("*.json"))
+    folder = storage.join(run, "eval")
+    files = [storage.join(folder, name) for name in storage.list_names(folder) if name.endswith(".json")]
     if not files:
         raise EvalError(f"{run}/eval has no results; run nanoemox-eval --predictions ... for this run first")
     results = []
@@ -46,7 +49,7 @@ def shown(metric: str, value: Any, scale: bool = True) -> str:
     return f"{100 * value:.2f}" if scale and metric not in SCALED else f"{value:.2f}"
 
 
-def load_published(path: Path) -> dict[str, dict[str, Any]]:
+def load_published(path: str | Path) -> dict[str, dict[str, Any]]:
     """Rows of published results, checked: {label: {"source": str, "results": {task: {dataset: {metric: v}}}}}."""
     systems = read_yaml(path, "published results file") or {}
     metrics_of = {task: metrics for _, task, metrics in TABLES}
@@ -139,16 +142,23 @@ def same_length_lists(values: Any) -> bool:
     )
 
 
-def latest_gates(run: Path) -> dict[str, list[float]]:
+def latest_gates(run: str | Path) -> dict[str, list[float]]:
     """Fusion gate weights per task from the last logged step of the last stage that logged them."""
     for stage in ("phase3", "joint", "phase2"):
-        path = run / "logs" / stage / "metrics.jsonl"
-        if path.is_file():
+        path = storage.join(run, "logs", stage, "metrics.jsonl")
+        if storage.is_file(path):
             for entry in reversed(jsonl_objects(path)):
                 gates = entry.get("gates")
                 if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
                     return gates
     return {}
+
+
+def save_figure(fig: Any, location: str) -> str:
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=120, bbox_inches="tight")
+    storage.put_bytes(location, image.getvalue())
+    return location
 
 
 def bar_value(metric: str, value: float) -> float:
@@ -190,10 +200,10 @@ def score_bars(
 def plot(
     results: list[dict[str, Any]],
     gates: dict[str, list[float]],
-    out: Path,
+    out: str | Path,
     published: dict[str, dict[str, Any]] | None = None,
     chance: dict[tuple[str, str], float] | None = None,
-) -> list[Path]:
+) -> list[str]:
     """scores.png (every scored dataset and task beside chance or the paper) and gates.png; the paths written."""
     import matplotlib
 
@@ -219,9 +229,8 @@ def plot(
         ax.set_ylim(0, 105)
         ax.set_title("Scores per dataset and task")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.savefig(out / "scores.png", dpi=120, bbox_inches="tight")
+        written.append(save_figure(fig, storage.join(out, "scores.png")))
         plt.close(fig)
-        written.append(out / "scores.png")
     if gates:
         fig, ax = plt.subplots(figsize=(4 + len(gates), 3.5))
         width = 0.8 / max(len(next(iter(gates.values()))), 1)
@@ -236,33 +245,34 @@ def plot(
         ax.set_ylabel("gate weight")
         ax.set_title("Fusion gate weights per task")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes: never over a bar
-        fig.savefig(out / "gates.png", dpi=120, bbox_inches="tight")
+        written.append(save_figure(fig, storage.join(out, "gates.png")))
         plt.close(fig)
-        written.append(out / "gates.png")
     return written
 
 
 def write_report(
-    run: Path,
-    out: Path | None = None,
-    published: Sequence[Path] = (),
+    run: str | Path,
+    out: str | Path | None = None,
+    published: Sequence[str | Path] = (),
     chance: dict[tuple[str, str], float] | None = None,
-) -> Path:
-    """Tables, CSV, JSON and plots for a run; rows from the bundled paper file and each `published` file.
+) -> str:
+    """Tables, CSV, JSON and plots for a run (folders or URLs); rows from the bundled paper file and each
+    `published` file. Returns the report folder.
 
     `chance`, by (dataset, task), puts the chance level beside our bars instead of the published value (the demo).
     """
-    out = out or run / "report"
+    out = str(out or storage.join(run, "report"))
     results = collect(run)
     systems: dict[str, dict[str, Any]] = {}
     for path in (BUNDLED, *published):
         systems.update(load_published(path))
-    out.mkdir(parents=True, exist_ok=True)
+    storage.makedirs(out)
     markdown, rows = tables(results, systems)
-    (out / "report.md").write_text(f"# Nano-EmoX results: {run.name}\n\n{markdown}")
-    with (out / "report.csv").open("w", newline="") as f:
-        csv.writer(f).writerows(rows)
+    storage.put_text(storage.join(out, "report.md"), f"# Nano-EmoX results: {storage.name(run)}\n\n{markdown}")
+    table = io.StringIO(newline="")
+    csv.writer(table).writerows(rows)
+    storage.put_text(storage.join(out, "report.csv"), table.getvalue())
     gates = latest_gates(run)
-    (out / "report.json").write_text(json.dumps({"results": results, "gates": gates}, indent=1))
+    storage.put_text(storage.join(out, "report.json"), json.dumps({"results": results, "gates": gates}, indent=1))
     plot(results, gates, out, systems, chance)
     return out

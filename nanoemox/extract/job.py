@@ -9,10 +9,10 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from nanoemox import storage
 from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
@@ -96,7 +96,7 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
 
 
 def open_split(cfg: PipelineConfig, options: ExtractOptions, split: str) -> tuple[ShardWriter, ExtractSummary]:
-    split_dir = Path(options.out) / options.dataset / split
+    split_dir = storage.join(options.out, options.dataset, split)
     writer = ShardWriter(
         split_dir,
         build_contract(cfg),
@@ -145,10 +145,10 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
             pending = [r for r in records if r.id not in writer.done]
             summary.skipped = len(records) - len(pending)
             todo += pending
-    logs = {key: writer.failures_path.open("w") for key, (writer, _) in opened.items()}
+    logs = {key: storage.AppendLog(writer.failures_path) for key, (writer, _) in opened.items()}
     started = time.perf_counter()
     if todo:
-        start_ray(cfg.extract.address, cfg.extract.num_cpus, jobs[0].out)
+        start_ray(cfg.extract.address, cfg.extract.num_cpus, storage.local_folder(jobs[0].out))
     names = ", ".join(sorted({options.dataset for options in jobs}))
     with progress(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:
@@ -157,8 +157,7 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
             writer, summary = opened[key]
             if row["error"]:
                 summary.failed += 1
-                logs[key].write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
-                logs[key].flush()
+                logs[key].write([json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n"])
             else:
                 write_clip(writer, record, row, summary)
             bar.update()

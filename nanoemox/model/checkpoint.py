@@ -7,13 +7,27 @@ from pathlib import Path
 from peft import set_peft_model_state_dict
 from safetensors.torch import save_file
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_safetensors, read_yaml
+from nanoemox.files import read_json, read_safetensors, read_yaml
 from nanoemox.model.nanoemox import NanoEmoX
 
 HEADS_FILE = "heads.safetensors"
 LORA_DIR = "lora"
+MARKER_FILE = "checkpoint.json"  # on object storage: names the folder of the last complete checkpoint
+
+
+def checkpoint_folder(stage_dir: str | Path) -> str:
+    """Where a stage's checkpoint files are: the folder its marker names (object storage, where a checkpoint is
+    several objects published by writing the marker last), else the stage folder itself."""
+    marker = storage.join(stage_dir, MARKER_FILE)
+    if not storage.is_file(marker):
+        return str(stage_dir)
+    folder = read_json(marker, "checkpoint marker").get("folder")
+    if not isinstance(folder, str) or "/" in folder or folder in ("", ".", ".."):
+        raise NanoEmoXError(f"{marker}: damaged checkpoint marker (no folder name)")
+    return storage.join(stage_dir, folder)
 
 
 def save_checkpoint(model: NanoEmoX, cfg: PipelineConfig, out_dir: str | Path) -> Path:
@@ -28,7 +42,7 @@ def save_checkpoint(model: NanoEmoX, cfg: PipelineConfig, out_dir: str | Path) -
 
 
 @contextmanager
-def fitting(path: Path) -> Iterator[None]:
+def fitting(path: str | Path) -> Iterator[None]:
     """A weights file whose tensors do not fit the model (missing, extra, wrong shape) is one line naming it."""
     try:
         yield
@@ -40,18 +54,18 @@ def fitting(path: Path) -> Iterator[None]:
 
 def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) -> None:
     """Load heads and LoRA into `model`; refuse a checkpoint made with a different model config."""
-    ckpt = Path(ckpt_dir)
+    ckpt = checkpoint_folder(ckpt_dir)
     for needed in (HEADS_FILE, "config.yaml", f"{LORA_DIR}/adapter_model.safetensors"):
-        if not (ckpt / needed).is_file():
+        if not storage.is_file(storage.join(ckpt, needed)):
             raise NanoEmoXError(f"{ckpt}: not a nanoemox checkpoint ({needed} is missing)")
-    saved = read_yaml(ckpt / "config.yaml", "checkpoint config")
+    saved = read_yaml(storage.join(ckpt, "config.yaml"), "checkpoint config")
     differences = diff_configs(saved.get("model"), cfg.to_dict()["model"], "model.")
     if differences:
         listed = "\n  ".join(differences[:10])
         raise NanoEmoXError(
             f"{ckpt}: checkpoint was made with a different model config (saved != current):\n  {listed}"
         )
-    heads_path, lora_path = ckpt / HEADS_FILE, ckpt / LORA_DIR / "adapter_model.safetensors"
+    heads_path, lora_path = storage.join(ckpt, HEADS_FILE), storage.join(ckpt, LORA_DIR, "adapter_model.safetensors")
     with fitting(heads_path):
         model.heads.load_state_dict(read_safetensors(heads_path, "heads weights"), strict=True)
     with fitting(lora_path):

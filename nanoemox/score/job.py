@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from nanoemox import storage
 from nanoemox.batching import generation_batch, prompt_lengths
 from nanoemox.cluster import start_ray
 from nanoemox.config import PipelineConfig
@@ -56,7 +57,7 @@ def parse_answer(task: str, text: str, dataset: str) -> Any:
     return text.strip()
 
 
-def load_model(cfg: PipelineConfig, checkpoint: Path, device: str) -> NanoEmoX:
+def load_model(cfg: PipelineConfig, checkpoint: str | Path, device: str) -> NanoEmoX:
     model = NanoEmoX.from_config(cfg.model, device)
     load_checkpoint(model, cfg, checkpoint)
     return model.eval()
@@ -93,13 +94,11 @@ def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[S
     return rows
 
 
-def read_done(path: Path) -> set[tuple[str, str]]:
-    """(id, task) pairs already written; a torn last line (a killed job) is dropped from the file."""
-    if not path.is_file():
-        return set()
-    rows = [row for row in jsonl_objects(path) if "id" in row and "task" in row]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return {(row["id"], row["task"]) for row in rows}
+def open_predictions(path: str | Path) -> tuple[storage.AppendLog, set[tuple[str, str]]]:
+    """The predictions file reopened for appending, a torn last line (a killed job) dropped, and the (id, task)
+    pairs already in it."""
+    rows = [row for row in jsonl_objects(path) if "id" in row and "task" in row] if storage.is_file(path) else []
+    return storage.AppendLog(path, [json.dumps(row) + "\n" for row in rows]), {(row["id"], row["task"]) for row in rows}
 
 
 def batches(
@@ -114,16 +113,20 @@ def batches(
         yield from (ordered[start : start + size] for start in range(0, len(ordered), size))
 
 
+def split_summary(split_dir: str | Path, index: dict[str, Any]) -> ScoreSummary:
+    return ScoreSummary(index.get("dataset") or storage.name(storage.parent(split_dir)), storage.name(split_dir))
+
+
 def score_in_process(
-    cfg: PipelineConfig, checkpoint: Path, split_dir: Path, tasks: list[str], out: Path, device: str
+    cfg: PipelineConfig, checkpoint: str | Path, split_dir: str | Path, tasks: list[str], out: str, device: str
 ) -> ScoreSummary:
     index = checked_index(split_dir, cfg)
-    summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
-    done = read_done(out)
+    summary = split_summary(split_dir, index)
     model = load_model(cfg, checkpoint, device)
+    sink, done = open_predictions(out)
     started = time.perf_counter()
     with (
-        out.open("a") as sink,
+        sink,
         progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
     ):
         for task in tasks:
@@ -131,8 +134,7 @@ def score_in_process(
             for chunk in batches(model, cfg, task, todo):
                 with torch.inference_mode():
                     rows = predict(model, cfg, task, chunk, device)
-                sink.writelines(json.dumps(row) + "\n" for row in rows)
-                sink.flush()
+                sink.write([json.dumps(row) + "\n" for row in rows])
                 summary.written += len(rows)
                 summary.truncated += sum(row["truncated"] for row in rows)
                 bar.update(len(rows))
@@ -144,7 +146,8 @@ def score_in_process(
 class ShardScorer:
     """Ray Data actor: one model on one GPU, scoring whole shards."""
 
-    def __init__(self, cfg: PipelineConfig, checkpoint: Path, tasks: list[str], done: set, device: str):
+    def __init__(self, cfg: PipelineConfig, checkpoint: str, tasks: list[str], done: set, device: str):
+        storage.configure(cfg.storage.options, cfg.storage.sync_every_s)  # this actor reads shards from URLs too
         self.cfg, self.tasks, self.done, self.device = cfg, tasks, done, device
         self.model = load_model(cfg, checkpoint, device)
 
@@ -161,14 +164,20 @@ class ShardScorer:
 
 
 def score_on_ray(
-    cfg: PipelineConfig, checkpoint: Path, split_dir: Path, tasks: list[str], out: Path, address: str | None, gpus: int
+    cfg: PipelineConfig,
+    checkpoint: str,
+    split_dir: str,
+    tasks: list[str],
+    out: str,
+    address: str | None,
+    gpus: int,
 ) -> ScoreSummary:
     import ray
 
-    start_ray(address, log_dir=out.parent)
+    start_ray(address, log_dir=storage.local_folder(storage.parent(out)))
     index = checked_index(split_dir, cfg)
-    summary = ScoreSummary(index.get("dataset") or split_dir.parent.name, split_dir.name)
-    done = read_done(out)
+    summary = split_summary(split_dir, index)
+    sink, done = open_predictions(out)
     device = "cuda" if gpus else "cpu"
     dataset = ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]).map_batches(
         ShardScorer,
@@ -179,12 +188,11 @@ def score_on_ray(
     )
     started = time.perf_counter()
     with (
-        out.open("a") as sink,
+        sink,
         progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
     ):
         for row in dataset.iter_rows():
-            sink.write(row["line"] + "\n")
-            sink.flush()
+            sink.write([row["line"] + "\n"])
             summary.written += 1
             summary.truncated += json.loads(row["line"])["truncated"]
             bar.update()

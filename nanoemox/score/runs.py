@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig, load_config
 from nanoemox.errors import NanoEmoXError
+from nanoemox.model.checkpoint import HEADS_FILE, checkpoint_folder
 from nanoemox.train.state import read_state
 
 STAGE_PREFERENCE = ("phase3", "joint", "phase2", "phase1-visual", "phase1-speech")
 
 
-def find_checkpoint(run: str | Path) -> Path:
-    """`heads/<run>/phase3` as given, or, for `heads/<run>`, its most advanced finished stage."""
-    run = Path(run)
-    if not run.is_dir():
+def find_checkpoint(run: str | Path) -> str:
+    """`heads/<run>/phase3` as given, or, for `heads/<run>`, its most advanced finished stage (folders or URLs)."""
+    if not storage.is_dir(run):
         raise NanoEmoXError(f"{run}: no such run folder; pass heads/<run> or one of its phase folders")
-    if (run / "heads.safetensors").is_file():
-        return run
+    if storage.is_file(storage.join(checkpoint_folder(run), HEADS_FILE)):
+        return str(run)
     for stage in STAGE_PREFERENCE:
-        state = read_state(run / stage)
+        state = read_state(storage.join(run, stage))
         if state is not None and state.finished:
-            return run / stage
+            return storage.join(run, stage)
     raise NanoEmoXError(f"{run}: no finished training stage ({', '.join(STAGE_PREFERENCE)}); run nanoemox-train first")
 
 
-def run_config(checkpoint: Path, config: str | None, overrides: list[str]) -> PipelineConfig:
+def run_config(checkpoint: str | Path, config: str | None, overrides: list[str]) -> PipelineConfig:
     """The config the heads were trained with (or --config), with --set overrides (e.g. score.batch_size)."""
-    return load_config(config or checkpoint / "config.yaml", None, overrides)
+    return load_config(config or storage.join(checkpoint_folder(checkpoint), "config.yaml"), None, overrides)

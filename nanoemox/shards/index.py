@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_text
 
@@ -18,17 +18,14 @@ class ShardError(NanoEmoXError):
     """A split folder that is missing, empty or damaged."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary name, then rename: readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Readers never see half a file (storage.put_text)."""
+    storage.put_text(path, json.dumps(data, indent=1))
 
 
 def read_index(split_dir: str | Path) -> dict[str, Any]:
-    split_dir = Path(split_dir)
-    path = split_dir / INDEX_FILE
-    if not path.is_file():
+    path = storage.join(split_dir, INDEX_FILE)
+    if not storage.is_file(path):
         raise ShardError(f"{split_dir}: no {INDEX_FILE}; run nanoemox-extract for this dataset and split first")
     try:
         index = json.loads(read_text(path, "shard index"))
@@ -37,7 +34,8 @@ def read_index(split_dir: str | Path) -> dict[str, Any]:
     problem = _index_problem(index)
     if problem:
         raise ShardError(f"{path}: not an index written by nanoemox-extract ({problem})")
-    missing = [s["file"] for s in index.get("shards", []) if not (split_dir / s["file"]).is_file()]
+    present = set(storage.list_names(split_dir))
+    missing = [s["file"] for s in index.get("shards", []) if s["file"] not in present]
     if missing:
         raise ShardError(f"{split_dir}: index lists shard(s) that are missing: {', '.join(missing[:3])}")
     return index
@@ -61,9 +59,8 @@ def _index_problem(index: Any) -> str | None:
     return None
 
 
-def find_splits(root: str | Path) -> list[Path]:
+def find_splits(root: str | Path) -> list[str]:
     """Every split folder (holding index.json) under `root`, which may itself be one."""
-    root = Path(root)
-    if (root / INDEX_FILE).is_file():
-        return [root]
-    return sorted(p.parent for p in root.rglob(INDEX_FILE))
+    if storage.is_file(storage.join(root, INDEX_FILE)):
+        return [str(root)]
+    return [storage.parent(found) for found in storage.find(root, INDEX_FILE)]

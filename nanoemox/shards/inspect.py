@@ -5,15 +5,16 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+from nanoemox import storage
 from nanoemox.shards.index import FAILURES_FILE, ShardError, find_splits, read_index
 
 
-def damaged_shards(split_dir: Path, index: dict) -> list[str]:
+def damaged_shards(split_dir: str | Path, index: dict) -> list[str]:
     """Shards whose tar cannot be read through, or holds another number of clips than the index says."""
     damaged = []
     for shard in index["shards"]:
         try:
-            with tarfile.open(split_dir / shard["file"]) as tar:
+            with storage.open_read(storage.join(split_dir, shard["file"])) as f, tarfile.open(fileobj=f) as tar:
                 clips = {member.name.split(".", 1)[0] for member in tar.getmembers()}
         except (tarfile.TarError, OSError):
             clips = None
@@ -22,11 +23,11 @@ def damaged_shards(split_dir: Path, index: dict) -> list[str]:
     return damaged
 
 
-def describe_split(split_dir: Path) -> dict:
+def describe_split(split_dir: str | Path) -> dict:
     index = read_index(split_dir)
     model = index["contract"]["model"]
-    size = sum((split_dir / s["file"]).stat().st_size for s in index["shards"])
-    failures = split_dir / FAILURES_FILE
+    size = sum(storage.size(storage.join(split_dir, s["file"])) for s in index["shards"])
+    failures = storage.join(split_dir, FAILURES_FILE)
     return {
         "split_dir": str(split_dir),
         "dataset": index.get("dataset"),
@@ -35,7 +36,7 @@ def describe_split(split_dir: Path) -> dict:
         "clips": index["total"],
         "bytes": size,
         "bytes_per_clip": size / index["total"] if index["total"] else 0,
-        "failures": len(failures.read_text().splitlines()) if failures.is_file() else 0,
+        "failures": len(storage.read_bytes(failures).splitlines()) if storage.is_file(failures) else 0,
         "encoders": {
             name: model[name]["name_or_path" if name != "face" else "checkpoint"] for name in ("clip", "hubert", "face")
         },

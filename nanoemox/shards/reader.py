@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import webdataset as wds
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig
 from nanoemox.model.nanoemox import ModalityFeatures
 from nanoemox.shards.contract import build_contract, check_contract
@@ -37,8 +38,15 @@ def damaged_shard(exn: Exception) -> bool:
     raise ShardError(f"{url}: damaged shard ({reason}); re-run nanoemox-extract --overwrite for this split") from exn
 
 
+def open_shard(url: str, mode: str = "rb", bufsize: int = 8192, **kw: Any):
+    """webdataset's opener for URLs (s3://...): a streaming fsspec file, with the configured storage options."""
+    return storage.open_read(url)
+
+
 def all_samples(urls: list[str]) -> wds.WebDataset:
     """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
+    for scheme in {url.split("://", 1)[0] for url in urls if storage.is_url(url)}:
+        wds.gopen.gopen_schemes[scheme] = open_shard  # webdataset's table of URL openers
     return wds.WebDataset(
         urls,
         shardshuffle=False,
@@ -73,7 +81,7 @@ def checked_index(split_dir: str | Path, cfg: PipelineConfig) -> dict[str, Any]:
 
 
 def shard_urls(split_dir: str | Path, index: dict[str, Any]) -> list[str]:
-    return [str(Path(split_dir) / shard["file"]) for shard in index["shards"]]
+    return [storage.join(split_dir, shard["file"]) for shard in index["shards"]]
 
 
 def to_sample(raw: dict[str, Any]) -> ShardSample:

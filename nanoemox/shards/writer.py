@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import webdataset as wds
 
+from nanoemox import storage
 from nanoemox.shards.contract import contract_hash
 from nanoemox.shards.index import FAILURES_FILE, INDEX_FILE, ShardError, read_index, write_json_atomic
 
@@ -23,22 +23,24 @@ def sample_key(clip_id: str) -> str:
 
 
 class ShardWriter:
-    """Buffers samples into `shard-NNNNNN.tar.tmp`; every `shard_size` samples the tar is renamed and indexed.
+    """Buffers samples into a staging tar; every `shard_size` samples the tar is published whole (a rename, or
+    one upload to object storage) and then indexed.
 
     On opening an existing split it checks the contract, drops unfinished temporary tars, and reports the
     clip ids already written (`done`), so re-running a job neither duplicates nor drops a clip.
     """
 
     def __init__(
-        self, split_dir: Path, contract: dict[str, Any], shard_size: int, overwrite: bool = False, **info: Any
+        self, split_dir: str | Path, contract: dict[str, Any], shard_size: int, overwrite: bool = False, **info: Any
     ):
-        self.dir, self.shard_size = Path(split_dir), shard_size
-        if overwrite and self.dir.exists():
-            shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.dir.glob("*.tmp"):
-            stale.unlink()
-        if (self.dir / INDEX_FILE).is_file():
+        self.dir, self.shard_size = str(split_dir), shard_size
+        if overwrite:
+            storage.remove(self.dir)
+        storage.makedirs(self.dir)
+        for stale in storage.list_names(self.dir):
+            if stale.endswith(".tmp"):
+                storage.remove(storage.join(self.dir, stale))
+        if storage.is_file(storage.join(self.dir, INDEX_FILE)):
             self.index = read_index(self.dir)
             if self.index["contract_hash"] != contract_hash(contract):
                 raise ShardError(
@@ -63,8 +65,9 @@ class ShardWriter:
         if clip_id in self.done:
             return
         if self._tar is None:
-            self._path = self.dir / shard_name(len(self.index["shards"]))
-            self._tar = wds.TarWriter(str(self._path) + ".tmp")
+            self._name = shard_name(len(self.index["shards"]))
+            self._staging = storage.staging_file(storage.join(self.dir, self._name))
+            self._tar = wds.TarWriter(self._staging)
         sample = {"__key__": sample_key(clip_id), "json": record}
         sample.update({f"{name}.npy": value for name, value in arrays.items()})
         self._tar.write(sample)
@@ -74,24 +77,23 @@ class ShardWriter:
             self.commit()
 
     def commit(self) -> None:
-        """Close the open tar, rename it to its final name, and list it in index.json."""
+        """Close the open tar, publish it under its final name, and list it in index.json."""
         if self._tar is None:
             return
         self._tar.close()
-        tmp = Path(str(self._path) + ".tmp")
-        tmp.rename(self._path)
-        self.bytes_written += self._path.stat().st_size
-        self.index["shards"].append({"file": self._path.name, "count": len(self._ids), "ids": self._ids})
+        self.bytes_written += Path(self._staging).stat().st_size
+        storage.publish_file(self._staging, storage.join(self.dir, self._name))
+        self.index["shards"].append({"file": self._name, "count": len(self._ids), "ids": self._ids})
         self.index["total"] = sum(s["count"] for s in self.index["shards"])
-        write_json_atomic(self.dir / INDEX_FILE, self.index)
+        write_json_atomic(storage.join(self.dir, INDEX_FILE), self.index)
         self._tar, self._ids = None, []
 
     def close(self) -> None:
         """Commit the last, partial shard; an index is written even when no clip succeeded."""
         self.commit()
-        if not (self.dir / INDEX_FILE).is_file():
-            write_json_atomic(self.dir / INDEX_FILE, self.index)
+        if not storage.is_file(storage.join(self.dir, INDEX_FILE)):
+            write_json_atomic(storage.join(self.dir, INDEX_FILE), self.index)
 
     @property
-    def failures_path(self) -> Path:
-        return self.dir / FAILURES_FILE
+    def failures_path(self) -> str:
+        return storage.join(self.dir, FAILURES_FILE)

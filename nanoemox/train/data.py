@@ -19,9 +19,11 @@ from typing import Any
 
 import webdataset as wds
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
+from nanoemox.shards.index import INDEX_FILE
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.tasks import has_labels
 
@@ -52,8 +54,8 @@ def phase_sources(
                 raise NanoEmoXError(
                     f"unknown dataset '{dataset}' in train.phases.{phase}.datasets.{task}; known: {', '.join(DATASETS)}"
                 )
-            split_dir = Path(features) / dataset / split
-            if not required and not (split_dir / "index.json").is_file():
+            split_dir = storage.join(features, dataset, split)
+            if not required and not storage.is_file(storage.join(split_dir, INDEX_FILE)):
                 continue
             index = checked_index(split_dir, cfg)
             found.append((dataset, tuple(shard_urls(split_dir, index)), index["total"]))

@@ -12,6 +12,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
+from nanoemox import storage
 from nanoemox.batching import ModelBatch, training_batch, training_lengths
 from nanoemox.config import PipelineConfig
 from nanoemox.devices import pick_device
@@ -63,7 +64,7 @@ class StageResult:
     samples_per_s: float
     seconds: float
     skipped_steps: int
-    out: Path
+    out: str
     already_finished: bool = False
 
     def line(self) -> str:
@@ -76,14 +77,17 @@ class StageResult:
         )
 
 
-def check_stage_inputs(cfg: PipelineConfig, stage: Stage, features: Path, run_dir: Path, planned: set[str]) -> None:
+def check_stage_inputs(
+    cfg: PipelineConfig, stage: Stage, features: str | Path, run_dir: str | Path, planned: set[str]
+) -> None:
     """Fail before any compute: the mix's shards must exist and match, the previous heads must be finished."""
     phase_sources(features, cfg, stage.data)
     if stage.init_from and stage.init_from not in planned:
-        state = read_state(run_dir / stage.init_from)
+        state = read_state(storage.join(run_dir, stage.init_from))
         if state is None or not state.finished:
             raise NanoEmoXError(
-                f"{stage.name} starts from the heads of {stage.init_from}, but {run_dir / stage.init_from} holds "
+                f"{stage.name} starts from the heads of {stage.init_from}, but "
+                f"{storage.join(run_dir, stage.init_from)} holds "
                 "no finished run; train that phase first (or name the run that has it with --run)"
             )
 
@@ -145,10 +149,10 @@ def gate_means(gates: torch.Tensor | None, tasks: list[str], sums: dict, counts:
 
 
 def train_stage(
-    cfg: PipelineConfig, stage: Stage, features: Path, run_dir: Path, resume: bool, dist: Distributed
+    cfg: PipelineConfig, stage: Stage, features: str | Path, run_dir: str | Path, resume: bool, dist: Distributed
 ) -> StageResult:
     # ---- setup
-    out = run_dir / stage.name
+    out = storage.join(run_dir, stage.name)
     state = read_state(out)
     if state is not None and not resume:
         raise NanoEmoXError(f"{out} exists; pass --resume to continue it, or choose another --run")
@@ -157,7 +161,7 @@ def train_stage(
     torch.manual_seed(cfg.train.seed + dist.rank)
     model = NanoEmoX.from_config(cfg.model, dist.device)
     if stage.init_from:
-        load_checkpoint(model, cfg, run_dir / stage.init_from)
+        load_checkpoint(model, cfg, storage.join(run_dir, stage.init_from))
     set_trainable(model, stage.phase)
     modalities = phase_modalities(stage.phase, cfg.model.heads.modalities)
     optimizer, scheduler = build_optimizer(model, cfg, stage)
@@ -177,7 +181,7 @@ def train_stage(
     state = state or TrainerState()
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trainable = [p for p in model.parameters() if p.requires_grad]
-    log = MetricsLog(run_dir / "logs" / stage.name, state.step, enabled=dist.main)
+    log = MetricsLog(storage.join(run_dir, "logs", stage.name), state.step, enabled=dist.main)
 
     def next_step_batches() -> list[ModelBatch]:
         return [training_batch(model, next(grouped), modalities) for _ in range(accum)]
@@ -251,6 +255,7 @@ def train_stage(
                 state.finished = state.step == stage.steps
                 state.data = position
                 if dist.main:
+                    log.sync()  # the log holds every step the checkpoint does
                     save_training(out, model, cfg, optimizer, scheduler, scaler, state)
     finally:
         prefetch.close()

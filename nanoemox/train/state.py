@@ -1,11 +1,13 @@
 """Resumable training checkpoints: heads + LoRA (the model checkpoint) plus optimizer, scheduler, RNG and data
-position, all in safetensors and JSON, written to a temporary folder and swapped in atomically."""
+position, all in safetensors and JSON, written to a temporary folder and swapped in atomically (on object
+storage: uploaded to a new folder, then published by a marker written last)."""
 
 from __future__ import annotations
 
 import json
 import random
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,11 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from nanoemox import storage
 from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_json, read_safetensors
-from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
+from nanoemox.model.checkpoint import MARKER_FILE, checkpoint_folder, load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 
 STATE_FILE = "trainer_state.json"
@@ -48,7 +51,7 @@ def _unflatten_optimizer(flat: dict[str, torch.Tensor]) -> dict[int, dict[str, t
     return state
 
 
-def check_optimizer_state(path: Path, flat: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer) -> None:
+def check_optimizer_state(path: str | Path, flat: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer) -> None:
     """A damaged optimizer file fails on resume, naming it, not at the first step (a missing slot) or silently."""
     params = [p for group in optimizer.param_groups for p in group["params"]]
     slots: dict[int, set[str]] = {}
@@ -67,7 +70,7 @@ def check_optimizer_state(path: Path, flat: dict[str, torch.Tensor], optimizer: 
 
 
 def save_training(
-    out: Path,
+    out: str | Path,
     model: NanoEmoX,
     cfg: PipelineConfig,
     optimizer: torch.optim.Optimizer,
@@ -76,8 +79,46 @@ def save_training(
     state: TrainerState,
 ) -> None:
     """Everything to continue exactly; the folder is replaced only once the new one is complete."""
+    if storage.is_url(out):
+        with tempfile.TemporaryDirectory(prefix="nanoemox-ckpt-") as tmp:
+            write_training(Path(tmp), model, cfg, optimizer, scheduler, scaler, state)
+            publish_remote(Path(tmp), out, state.step)
+        return
+    out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
+    write_training(tmp, model, cfg, optimizer, scheduler, scaler, state)
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def publish_remote(local: Path, out: str, step: int) -> None:
+    """A checkpoint on object storage: its files go to a new folder `step-N`, then the marker naming that folder
+    is written (one PUT, so it switches at once); resume trusts only the folder the marker names."""
+    folder = f"step-{step:09d}"
+    current = storage.name(checkpoint_folder(out))
+    for name in storage.list_names(out):  # an upload a killed job left half done
+        if name.startswith("step-") and name != current:
+            storage.remove(storage.join(out, name))
+    storage.upload_folder(local, storage.join(out, folder))
+    storage.put_text(storage.join(out, MARKER_FILE), json.dumps({"folder": folder, "step": step}))
+    if current != folder and current.startswith("step-"):
+        storage.remove(storage.join(out, current))
+
+
+def write_training(
+    tmp: Path,
+    model: NanoEmoX,
+    cfg: PipelineConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler,
+    state: TrainerState,
+) -> None:
+    """The checkpoint files, in a local folder."""
     save_checkpoint(model, cfg, tmp)
     optimizer_state = optimizer.state_dict()
     save_file(_flatten_optimizer(optimizer_state["state"]), tmp / "optimizer.safetensors")
@@ -91,17 +132,12 @@ def save_training(
     state.scheduler = scheduler.state_dict()
     state.scaler = scaler.state_dict() if scaler.is_enabled() else {}
     (tmp / STATE_FILE).write_text(json.dumps(asdict(state)))
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
-def read_state(out: Path) -> TrainerState | None:
+def read_state(out: str | Path) -> TrainerState | None:
     """The trainer state of a stage folder, or None when the stage never saved one."""
-    path = out / STATE_FILE
-    if not path.is_file():
+    path = storage.join(checkpoint_folder(out), STATE_FILE)
+    if not storage.is_file(path):
         return None
     saved = read_json(path, "trainer state")
     try:
@@ -111,7 +147,7 @@ def read_state(out: Path) -> TrainerState | None:
 
 
 def load_training(
-    out: Path,
+    out: str | Path,
     model: NanoEmoX,
     cfg: PipelineConfig,
     optimizer: torch.optim.Optimizer,
@@ -123,15 +159,16 @@ def load_training(
     if state is None:
         raise NanoEmoXError(f"{out}: no {STATE_FILE}; nothing to resume")
     load_checkpoint(model, cfg, out)
+    folder = checkpoint_folder(out)
     device = next(p for p in model.parameters() if p.requires_grad).device
-    saved = read_safetensors(out / "optimizer.safetensors", "optimizer state")
-    check_optimizer_state(out / "optimizer.safetensors", saved, optimizer)
+    saved = read_safetensors(storage.join(folder, "optimizer.safetensors"), "optimizer state")
+    check_optimizer_state(storage.join(folder, "optimizer.safetensors"), saved, optimizer)
     flat = {k: v.to(device) if not k.endswith(".step") else v for k, v in saved.items()}
     optimizer.load_state_dict({"state": _unflatten_optimizer(flat), "param_groups": state.optimizer_groups})
     scheduler.load_state_dict(state.scheduler)
     if state.scaler:
         scaler.load_state_dict(state.scaler)
-    rng = read_safetensors(out / "rng.safetensors", "RNG state")
+    rng = read_safetensors(storage.join(folder, "rng.safetensors"), "RNG state")
     torch.set_rng_state(rng["torch"])
     cuda = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda."))]
     if cuda and torch.cuda.is_available():

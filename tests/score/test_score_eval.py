@@ -260,7 +260,7 @@ def test_report_names_a_damaged_result_and_skips_a_torn_log_line(tmp_path):
     log.parent.mkdir(parents=True)
     gates = {"mer": [0.2, 0.3, 0.5]}
     log.write_text(json.dumps({"step": 5, "gates": gates}) + "\n" + '{"step": 10, "gates": {"mer": [0.1')  # killed
-    out = report_module.write_report(run)
+    out = Path(report_module.write_report(run))
     assert json.loads((out / "report.json").read_text())["gates"] == gates and (out / "gates.png").is_file()
     assert "| meld (test) | - | 50.00 |" in (out / "report.md").read_text()
     for damaged in ('{"dataset": "meld", "tas', "[1, 2]", '{"dataset": "meld", "tasks": {"mer": "high"}}'):
