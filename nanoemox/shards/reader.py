@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 import webdataset as wds
+from webdataset.gopen import gopen_schemes
 
 from nanoemox import storage
 from nanoemox.config import PipelineConfig
@@ -46,7 +47,7 @@ def open_shard(url: str, mode: str = "rb", bufsize: int = 8192, **kw: Any):
 def all_samples(urls: list[str]) -> wds.WebDataset:
     """Every sample of the shards, in order: ranks are split by sample position here, not by shard."""
     for scheme in {url.split("://", 1)[0] for url in urls if storage.is_url(url)}:
-        wds.gopen.gopen_schemes[scheme] = open_shard  # webdataset's table of URL openers
+        gopen_schemes[scheme] = open_shard  # webdataset's table of URL openers
     return wds.WebDataset(
         urls,
         shardshuffle=False,
