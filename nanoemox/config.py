@@ -25,6 +25,14 @@ MODALITIES = ("speech", "visual", "face", "fusion")
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 HUBERT_CONV_LAYERS = 7  # the feature extractor's conv kernels and strides (HubertConfig defaults)
+# how fast, not what is learned: a checkpoint or a resumed run may be read with other values
+SPEED_KEYS = (
+    "model.lm.attn_implementation",
+    "train.precision",
+    "train.fused_adamw",
+    "train.compile",
+    "train.gradient_checkpointing",
+)
 
 
 class ConfigError(NanoEmoXError):
@@ -156,6 +164,7 @@ class LMConfig:
     tie_word_embeddings: bool
     initializer_range: float
     max_length: int
+    attn_implementation: Literal["eager", "sdpa", "flash_attention_2"]
 
 
 @dataclass
@@ -216,6 +225,10 @@ class TrainConfig:
     log_every: int
     shuffle_buffer: int
     length_window: int
+    precision: Literal["auto", "bf16", "fp16", "fp32"]
+    fused_adamw: bool
+    compile: bool
+    gradient_checkpointing: bool
     max_bad_steps: int
     phases: dict[str, PhaseConfig]
 

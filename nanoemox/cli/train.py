@@ -5,7 +5,7 @@ import sys
 
 from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run
-from nanoemox.config import PipelineConfig, diff_configs
+from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_yaml, writing
 
@@ -86,7 +86,7 @@ def check_same_run(cfg: PipelineConfig, run_dir: str) -> None:
         line
         for section in ("model", "train")
         for line in diff_configs(saved.get(section), current[section], f"{section}.")
-        if not line.startswith(CADENCE_KEYS)
+        if not line.startswith(CADENCE_KEYS + SPEED_KEYS)
     ]
     if differences:
         listed = "\n  ".join(differences[:10])

@@ -8,7 +8,7 @@ from peft import set_peft_model_state_dict
 from safetensors.torch import save_file
 
 from nanoemox import storage
-from nanoemox.config import PipelineConfig, diff_configs, save_config
+from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_json, read_safetensors, read_yaml
 from nanoemox.model.nanoemox import NanoEmoX
@@ -59,7 +59,11 @@ def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) 
         if not storage.is_file(storage.join(ckpt, needed)):
             raise NanoEmoXError(f"{ckpt}: not a nanoemox checkpoint ({needed} is missing)")
     saved = read_yaml(storage.join(ckpt, "config.yaml"), "checkpoint config")
-    differences = diff_configs(saved.get("model"), cfg.to_dict()["model"], "model.")
+    differences = [
+        line
+        for line in diff_configs(saved.get("model"), cfg.to_dict()["model"], "model.")
+        if not line.startswith(SPEED_KEYS)
+    ]
     if differences:
         listed = "\n  ".join(differences[:10])
         raise NanoEmoXError(

@@ -32,6 +32,7 @@ def qwen2_config(cfg: LMConfig) -> Qwen2Config:
         rope_theta=cfg.rope_theta,
         tie_word_embeddings=cfg.tie_word_embeddings,
         initializer_range=cfg.initializer_range,
+        attn_implementation=cfg.attn_implementation,
     )
 
 
@@ -51,7 +52,14 @@ def build_lm(cfg: LMConfig, lora: LoraConfig, vocab_size: int, dtype: torch.dtyp
     """The frozen LM (pretrained, or random-init in tiny) with LoRA adapters."""
     if cfg.init == "pretrained":
         key = "model.lm.name_or_path"
-        lm = load_pretrained(AutoModelForCausalLM, cfg.name_or_path, cfg.revision, key, dtype=dtype)
+        lm = load_pretrained(
+            AutoModelForCausalLM,
+            cfg.name_or_path,
+            cfg.revision,
+            key,
+            dtype=dtype,
+            attn_implementation=cfg.attn_implementation,
+        )
     else:  # the same random weights in every process: heads trained on it must meet it again when scoring
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
 from nanoemox import storage
 from nanoemox.batching import ModelBatch, training_batch, training_lengths
@@ -23,6 +22,7 @@ from nanoemox.model.phases import phase_modalities, set_trainable
 from nanoemox.progress import progress
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
+from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches
 from nanoemox.train.stages import Stage
 from nanoemox.train.state import TrainerState, load_training, read_state, save_training
 
@@ -99,30 +99,6 @@ def to_device(batch: ModelBatch, device: str) -> ModelBatch:
     return ModelBatch(batch.tasks, text, batch.features.to(device))
 
 
-def autocast_and_scaler(device: str) -> tuple[torch.autocast, torch.amp.GradScaler]:
-    """bf16 autocast where the GPU has it, fp16 with a grad scaler on older GPUs, fp32 on CPU."""
-    if not device.startswith("cuda"):
-        return torch.autocast("cpu", enabled=False), torch.amp.GradScaler("cpu", enabled=False)
-    if torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16), torch.amp.GradScaler("cuda", enabled=False)
-    return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
-
-
-def build_optimizer(model: NanoEmoX, cfg: PipelineConfig, stage: Stage) -> tuple[torch.optim.Optimizer, object]:
-    """AdamW, weight decay on matrices only; linear warm-up, then cosine down to the phase's min_lr."""
-    spec = cfg.train.phases[stage.data]
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.train.weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.999))
-    scheduler = get_cosine_with_min_lr_schedule_with_warmup(
-        optimizer, num_warmup_steps=spec.warmup_steps, num_training_steps=stage.steps, min_lr=spec.min_lr
-    )
-    return optimizer, scheduler
-
-
 @torch.no_grad()
 def validation_loss(
     model: NanoEmoX, examples: list, modalities: list[str], batch_size: int, device: str, autocast: torch.autocast
@@ -165,7 +141,7 @@ def train_stage(
     set_trainable(model, stage.phase)
     modalities = phase_modalities(stage.phase, cfg.model.heads.modalities)
     optimizer, scheduler = build_optimizer(model, cfg, stage)
-    autocast, scaler = autocast_and_scaler(dist.device)
+    autocast, scaler = autocast_and_scaler(dist.device, cfg.train.precision)
     mixer = TaskMixer(
         phase_sources(features, cfg, stage.data), cfg.train.seed, dist.rank, dist.world, cfg.train.shuffle_buffer
     )
@@ -180,6 +156,7 @@ def train_stage(
         grouped.restore(state.data)
     state = state or TrainerState()
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
+    trained = speed_switches(model, cfg, trained)
     trainable = [p for p in model.parameters() if p.requires_grad]
     log = MetricsLog(storage.join(run_dir, "logs", stage.name), state.step, enabled=dist.main)
 
