@@ -360,7 +360,7 @@ def diff_configs(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
-    """Rules that span keys: modality names, encoder layer indices, phase names."""
+    """Every rule beyond types: names, layer indices, the range of every number, non-empty lists, sizes that fit."""
     heads, enc = cfg.model.heads, cfg.model.encoders
     for name in heads.modalities:
         if name not in MODALITIES:
