@@ -1,7 +1,9 @@
 """Face crops for FaceXFormer: detect on downscaled frames, keep the largest face, enlarge the box, resize.
 
-Detectors: MTCNN from facenet-pytorch (weights ship in its wheel; FaceXFormer's own choice) or OpenCV's
-Haar cascade (a fallback needing no extra package). A frame with no face gets an all-zero crop and mask 0.
+Detection is one batched call for all frames of several clips (frames of different sizes are padded to a common
+canvas), on the CPU or on the encoder's GPU. Detectors: MTCNN from facenet-pytorch (weights ship in its wheel;
+FaceXFormer's own choice) or OpenCV's Haar cascade (weights ship in opencv-python-headless; no torch model).
+A frame with no face gets an all-zero crop and mask 0.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import subprocess
 import sys
 
 import numpy as np
-from PIL import Image
+import torch
+import torch.nn.functional as F
 
 from nanoemox.errors import NanoEmoXError
 
@@ -32,7 +35,7 @@ class MissingPackageError(NanoEmoXError):
 
 
 class MTCNNDetector:
-    def __init__(self, min_size: int) -> None:
+    def __init__(self, min_size: int, device: str = "cpu") -> None:
         try:
             from facenet_pytorch import MTCNN
         except ImportError as err:
@@ -41,15 +44,19 @@ class MTCNNDetector:
                 f"facenet-pytorch is not installed: run `nanoemox setup --install` (it runs pip install --no-deps "
                 f"{MTCNN_REQUIREMENT}), or choose --set extract.face_detector=opencv",
             ) from err
-        self.mtcnn = MTCNN(keep_all=True, device="cpu", min_face_size=min_size)
+        self.min_size = min_size
+        self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_size)
 
-    def detect(self, frames: np.ndarray) -> list[list[Box]]:
-        boxes, _ = self.mtcnn.detect(list(frames))  # frames: uint8 [n, h, w, 3], all the same size
-        return [[] if b is None else [tuple(map(float, box)) for box in np.asarray(b).astype(float)] for b in boxes]
+    def detect(self, frames: torch.Tensor) -> list[list[Box]]:
+        """frames: uint8 [n, h, w, 3] on the detector's device -> boxes per frame."""
+        if min(frames.shape[1:3]) < self.min_size:  # too small for one pyramid level (MTCNN would fail)
+            return [[] for _ in frames]
+        boxes, _ = self.mtcnn.detect(frames)
+        return [[] if b is None else [tuple(map(float, box)) for box in np.asarray(b, float)] for b in boxes]
 
 
 class OpenCVDetector:
-    def __init__(self, min_size: int) -> None:
+    def __init__(self, min_size: int, device: str = "cpu") -> None:
         self.min_size = (min_size, min_size)
         import cv2
 
@@ -58,9 +65,9 @@ class OpenCVDetector:
         if self.cascade.empty():
             raise NanoEmoXError("OpenCV has no Haar cascade files (opencv 5 dropped them); install opencv<5")
 
-    def detect(self, frames: np.ndarray) -> list[list[Box]]:
+    def detect(self, frames: torch.Tensor) -> list[list[Box]]:
         found = []
-        for frame in frames:
+        for frame in frames.cpu().numpy():
             gray = self.cv2.cvtColor(frame, self.cv2.COLOR_RGB2GRAY)
             rects = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=self.min_size)
             found.append([(float(x), float(y), float(x + w), float(y + h)) for x, y, w, h in rects])
@@ -94,30 +101,68 @@ def enlarge(box: Box, margin: float, width: int, height: int) -> Box:
     return max(0.0, cx - half_w), max(0.0, cy - half_h), min(float(width), cx + half_w), min(float(height), cy + half_h)
 
 
-class FaceCropper:
-    """frames uint8 [n, h, w, 3] -> crops uint8 [n, 224, 224, 3] and mask bool [n] (True where a face was found)."""
+def resize_frames(images: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """uint8 [n, h, w, 3] -> uint8 [n, size[0], size[1], 3], antialiased (torch's uint8 fast path on the CPU)."""
+    x = images.permute(0, 3, 1, 2)  # channels-last memory, as the uint8 kernels want
+    if x.device.type != "cpu":
+        x = F.interpolate(x.float(), size=size, mode=mode, antialias=True).round().clamp(0, 255).to(torch.uint8)
+    else:
+        x = F.interpolate(x, size=size, mode=mode, antialias=True)
+    return x.permute(0, 2, 3, 1)
 
-    def __init__(self, detector: str, detect_size: int, margin: float, min_size: int = 32):
-        self.detector = DETECTORS[detector](min_size)
+
+class FaceCropper:
+    """Clips of frames uint8 [n, h, w, 3] (sizes may differ between clips) -> per clip crops uint8
+    [n, 224, 224, 3] and mask bool [n] (True where a face was found), with one detector call for all frames."""
+
+    def __init__(self, detector: str, detect_size: int, margin: float, min_size: int = 32, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.detector = DETECTORS[detector](min_size, str(self.device))
         self.detect_size, self.margin = detect_size, margin
 
-    def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    @torch.inference_mode()
+    def __call__(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        frames = [torch.from_numpy(np.ascontiguousarray(c)).to(self.device) for c in clips]
+        return [self._crop(f, boxes) for f, boxes in zip(frames, self._detect(frames))]
+
+    @torch.inference_mode()
+    def detect(self, clips: list[np.ndarray]) -> list[list[list[Box]]]:
+        """Boxes per frame per clip, in the clip's own pixels."""
+        return self._detect([torch.from_numpy(np.ascontiguousarray(c)) for c in clips])
+
+    def _detect(self, frames: list[torch.Tensor]) -> list[list[list[Box]]]:
+        scales = [min(1.0, self.detect_size / max(f.shape[1:3])) for f in frames]
+        small = [
+            f if s == 1.0 else resize_frames(f, (max(1, round(f.shape[1] * s)), max(1, round(f.shape[2] * s))), "bilinear")
+            for f, s in zip(frames, scales)
+        ]
+        canvas = torch.zeros(
+            (sum(len(f) for f in small), max(f.shape[1] for f in small), max(f.shape[2] for f in small), 3),
+            dtype=torch.uint8,
+            device=self.device,
+        )
+        start = 0
+        for f in small:  # top-left aligned: boxes need no shift
+            canvas[start : start + len(f), : f.shape[1], : f.shape[2]] = f
+            start += len(f)
+        found = self.detector.detect(canvas)
+        out, start = [], 0
+        for f, scale in zip(frames, scales):
+            out.append([[tuple(v / scale for v in box) for box in boxes] for boxes in found[start : start + len(f)]])
+            start += len(f)
+        return out
+
+    def _crop(self, frames: torch.Tensor, found: list[list[Box]]) -> tuple[np.ndarray, np.ndarray]:
         height, width = frames.shape[1:3]
-        scale = min(1.0, self.detect_size / max(height, width))
-        small = frames
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            small = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.BILINEAR)) for f in frames])
-        crops = np.zeros((len(frames), CROP_SIZE, CROP_SIZE, 3), dtype=np.uint8)
+        crops = torch.zeros((len(frames), CROP_SIZE, CROP_SIZE, 3), dtype=torch.uint8, device=self.device)
         mask = np.zeros(len(frames), dtype=bool)
-        for i, boxes in enumerate(self.detector.detect(small)):
+        for i, boxes in enumerate(found):
             if not boxes:
                 continue
             largest = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-            x1, y1, x2, y2 = enlarge(tuple(v / scale for v in largest), self.margin, width, height)
+            x1, y1, x2, y2 = (round(v) for v in enlarge(largest, self.margin, width, height))
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
-            face = Image.fromarray(frames[i]).crop((round(x1), round(y1), round(x2), round(y2)))
-            crops[i] = np.asarray(face.resize((CROP_SIZE, CROP_SIZE), Image.BICUBIC))
+            crops[i] = resize_frames(frames[i : i + 1, y1:y2, x1:x2], (CROP_SIZE, CROP_SIZE), "bicubic")[0]
             mask[i] = True
-        return crops, mask
+        return crops.cpu().numpy(), mask

@@ -60,7 +60,7 @@ class DecodeStage:
         if clip.frames is not None:
             size = (self.image_size, self.image_size)
             row["frames"] = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.BICUBIC)) for f in clip.frames])
-            row["crops"], row["face_mask"] = self.cropper(clip.frames)
+            [(row["crops"], row["face_mask"])] = self.cropper([clip.frames])
             row["has_video"] = True
         if clip.audio is not None:
             row["windows"] = audio_windows(clip.audio, self.windows)
