@@ -7,6 +7,7 @@ and the whole Ray job; the job's rate as a ratio of decode-only; peak memory; by
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -44,10 +45,11 @@ def main() -> None:
                 decode_clip(record, backend, 8)
             figures[f"decode only ({backend})"] = rate(len(records), time.perf_counter() - start)
         stage = DecodeStage(cfg)
-        stage.process(records[0])  # start the decoder child and load MTCNN before timing
+        batches = [{"record": [json.dumps(record.to_dict())]} for record in records]  # one clip a call, as in the job
+        stage(batches[0])  # start the decoder child and load MTCNN before timing
         start = time.perf_counter()
-        for record in records:
-            stage.process(record)
+        for batch in batches:
+            stage(batch)
         figures["decode + faces + audio windows (1 process)"] = rate(len(records), time.perf_counter() - start)
         stage.decoder.close()
         with PeakMemory() as memory:

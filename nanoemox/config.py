@@ -191,6 +191,7 @@ class ExtractConfig:
     backend: Literal["decord", "torchcodec"]
     decode_timeout_s: float
     face_detector: Literal["mtcnn", "opencv"]
+    detect_on: Literal["auto", "decode", "encode"]
     detect_size: int
     face_min_size: int
     face_margin: float

@@ -58,6 +58,7 @@ def test_set_overrides_typed_values():
         ("train.batch_size=0", "'train.batch_size' must be >= 1, got 0"),
         ("train.save_every=0", "'train.save_every' must be >= 1, got 0"),
         ("extract.shard_size=0", "'extract.shard_size' must be >= 1, got 0"),
+        ("extract.detect_on=gpu", "'extract.detect_on' must be one of auto, decode, encode"),
         ("train.phases.3.lr=-1", r"'train.phases.3.lr' must be > 0, got -1"),
         ("train.phases.3.steps=0", "'train.phases.3.steps' must be >= 1, got 0"),
         ("train.phases.3.tasks.mer=0", "'train.phases.3.tasks.mer' must be > 0, got 0"),

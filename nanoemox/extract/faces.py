@@ -123,7 +123,7 @@ class FaceCropper:
     @torch.inference_mode()
     def __call__(self, clips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         frames = [torch.from_numpy(np.ascontiguousarray(c)).to(self.device) for c in clips]
-        return [self._crop(f, boxes) for f, boxes in zip(frames, self._detect(frames))]
+        return [self._crop(f, boxes) for f, boxes in zip(frames, self._detect(frames), strict=True)]
 
     @torch.inference_mode()
     def detect(self, clips: list[np.ndarray]) -> list[list[list[Box]]]:
@@ -133,8 +133,8 @@ class FaceCropper:
     def _detect(self, frames: list[torch.Tensor]) -> list[list[list[Box]]]:
         scales = [min(1.0, self.detect_size / max(f.shape[1:3])) for f in frames]
         small = [
-            f if s == 1.0 else resize_frames(f, (max(1, round(f.shape[1] * s)), max(1, round(f.shape[2] * s))), "bilinear")
-            for f, s in zip(frames, scales)
+            resize_frames(f, (max(1, round(f.shape[1] * s)), max(1, round(f.shape[2] * s))), "bilinear") if s < 1 else f
+            for f, s in zip(frames, scales, strict=True)
         ]
         canvas = torch.zeros(
             (sum(len(f) for f in small), max(f.shape[1] for f in small), max(f.shape[2] for f in small), 3),
@@ -147,7 +147,7 @@ class FaceCropper:
             start += len(f)
         found = self.detector.detect(canvas)
         out, start = [], 0
-        for f, scale in zip(frames, scales):
+        for f, scale in zip(frames, scales, strict=True):
             out.append([[tuple(v / scale for v in box) for box in boxes] for boxes in found[start : start + len(f)]])
             start += len(f)
         return out

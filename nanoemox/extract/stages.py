@@ -2,6 +2,8 @@
 
 DecodeStage (CPU): record -> 8 frames at 224x224, 8 normalised 2 s audio windows, face crops and masks.
 EncodeStage (GPU when there is one): those arrays -> the frozen encoders' float16 features.
+With extract.detect_on = encode, DecodeStage passes the source frames on and EncodeStage finds the faces of its
+whole batch in one detector call on its device, so decode workers only decode.
 A clip that fails carries `error` and `stage` instead of arrays, so the job can list it and go on.
 """
 
@@ -12,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.record import Record
 from nanoemox.extract.decode import DecodeError, TimeoutDecoder
-from nanoemox.extract.faces import CROP_SIZE, FaceCropper
+from nanoemox.extract.faces import CROP_SIZE, FaceCropper, resize_frames
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.extract.sampling import SAMPLE_RATE, WINDOW_SECONDS, audio_windows
 from nanoemox.shards.reader import ShardSample
@@ -25,16 +26,37 @@ from nanoemox.shards.reader import ShardSample
 Row = dict[str, Any]
 
 
+def detect_in_encoder(cfg: PipelineConfig) -> bool:
+    """Whether the encoder actor finds the faces (extract.detect_on; auto: when the job has GPUs)."""
+    return cfg.extract.detect_on == "encode" or (cfg.extract.detect_on == "auto" and cfg.extract.num_gpus > 0)
+
+
+def face_cropper(cfg: PipelineConfig, device: str = "cpu") -> FaceCropper:
+    ext = cfg.extract
+    return FaceCropper(ext.face_detector, ext.detect_size, ext.face_margin, ext.face_min_size, device)
+
+
+def add_face_crops(cropper: FaceCropper, batch: dict[str, Any]) -> dict[str, Any]:
+    """The batch with its `source` frames replaced by face crops and masks, found in one detector call."""
+    batch = dict(batch)
+    sources = list(batch.pop("source"))
+    crops = [np.zeros((len(s), CROP_SIZE, CROP_SIZE, 3), np.uint8) for s in sources]
+    masks = [np.zeros(len(s), bool) for s in sources]
+    video = [i for i, has in enumerate(batch["has_video"]) if has]
+    for i, (crop, mask) in zip(video, cropper([sources[i] for i in video]) if video else [], strict=True):
+        crops[i], masks[i] = crop, mask
+    return batch | {"crops": crops, "face_mask": masks}
+
+
 class DecodeStage:
-    """Decode under a timeout, resize frames for CLIP, cut audio windows, crop faces."""
+    """Decode under a timeout, resize frames for CLIP, cut audio windows, crop faces (unless the encoder does)."""
 
     def __init__(self, cfg: PipelineConfig, one_thread: bool = False):
         heads = cfg.model.heads
         self.frames, self.windows = heads.frames, heads.windows
         self.image_size = cfg.model.encoders.clip.image_size
         self.decoder = TimeoutDecoder(cfg.extract.backend, heads.frames, cfg.extract.decode_timeout_s)
-        ext = cfg.extract
-        self.cropper = FaceCropper(ext.face_detector, ext.detect_size, ext.face_margin, ext.face_min_size)
+        self.cropper = None if detect_in_encoder(cfg) else face_cropper(cfg)
         if one_thread:  # one Ray actor per core: MTCNN must not oversubscribe
             torch.set_num_threads(1)
 
@@ -43,8 +65,7 @@ class DecodeStage:
         return {
             "frames": np.zeros((self.frames, size, size, 3), np.uint8),
             "windows": np.zeros((self.windows, width), np.float32),
-            "crops": np.zeros((self.frames, CROP_SIZE, CROP_SIZE, 3), np.uint8),
-            "face_mask": np.zeros(self.frames, bool),
+            "source": np.zeros((self.frames, 1, 1, 3), np.uint8),  # the decoded frames, for the face detector
             "has_video": False,
             "has_audio": False,
         }
@@ -59,8 +80,8 @@ class DecodeStage:
             return row | {"error": f"{record.video or record.audio}: no video frames and no audio", "stage": "decode"}
         if clip.frames is not None:
             size = (self.image_size, self.image_size)
-            row["frames"] = np.stack([np.asarray(Image.fromarray(f).resize(size, Image.BICUBIC)) for f in clip.frames])
-            [(row["crops"], row["face_mask"])] = self.cropper([clip.frames])
+            row["frames"] = resize_frames(torch.from_numpy(clip.frames), size, "bicubic").numpy()
+            row["source"] = clip.frames
             row["has_video"] = True
         if clip.audio is not None:
             row["windows"] = audio_windows(clip.audio, self.windows)
@@ -70,7 +91,8 @@ class DecodeStage:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         rows = [self.process(Record.from_dict(json.loads(text))) for text in batch["record"]]
-        return {key: [row[key] for row in rows] for key in rows[0]}
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        return add_face_crops(self.cropper, columns) if self.cropper else columns
 
 
 class EncodeStage:
@@ -78,6 +100,7 @@ class EncodeStage:
 
     def __init__(self, cfg: PipelineConfig, device: str = "cpu"):
         self.encoder = FeatureEncoder(cfg.model.encoders, device)
+        self.cropper = face_cropper(cfg, device) if detect_in_encoder(cfg) else None
         heads, enc = cfg.model.heads, cfg.model.encoders
         self.shapes = {
             "clip": (heads.frames, len(self.encoder.clip_layers), enc.clip.hidden_size),
@@ -86,6 +109,8 @@ class EncodeStage:
         }
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self.cropper:
+            batch = add_face_crops(self.cropper, batch)
         size = len(batch["record"])
         ok = np.array([not e for e in batch["error"]])
         video = ok & np.asarray(batch["has_video"], bool)

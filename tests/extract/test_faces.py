@@ -57,9 +57,9 @@ def _iou(a, b) -> float:
 
 def test_one_batched_call_finds_the_boxes_each_frame_gives_alone(mtcnn):
     clips = [clip_frames(0.4, 10, 256, seed=1), clip_frames(0.4, 10, 256, seed=2)]
-    for clip, found in zip(clips, mtcnn.detect(clips)):
+    for clip, found in zip(clips, mtcnn.detect(clips), strict=True):
         assert len(found) == len(clip)
-        for frame, boxes in zip(clip, found):
+        for frame, boxes in zip(clip, found, strict=True):
             [[alone]] = mtcnn.detect([frame[None]])
             assert boxes and alone
             np.testing.assert_allclose(_largest(boxes), _largest(alone), atol=0.5)
@@ -71,9 +71,9 @@ def test_one_batched_call_finds_the_boxes_each_frame_gives_alone(mtcnn):
 def test_clips_of_other_sizes_share_one_padded_batch(mtcnn):
     clips = [clip_frames(0.3, 10, 256, seed=1), clip_frames(0.3, 10, 192, seed=2)[:, :, :150]]
     batched = mtcnn.detect(clips)
-    for clip, found in zip(clips, batched):
+    for clip, found in zip(clips, batched, strict=True):
         [alone] = mtcnn.detect([clip])
-        for boxes, own in zip(found, alone):  # padding shifts the pyramid's sampling grid a little
+        for boxes, own in zip(found, alone, strict=True):  # padding shifts the pyramid's sampling grid a little
             assert boxes and own and _iou(_largest(boxes), _largest(own)) > 0.8
     assert max(b[2] for frame in batched[1] for b in frame) <= 150 + 1  # boxes in the clip's own pixels
 
@@ -81,7 +81,8 @@ def test_clips_of_other_sizes_share_one_padded_batch(mtcnn):
 @pytest.mark.parametrize("detector", ["mtcnn", "opencv"])
 def test_degenerate_frames_give_no_face_and_do_not_crash(detector, mtcnn):
     cropper = mtcnn if detector == "mtcnn" else FaceCropper("opencv", 256, 0.5, 32)
-    odd = [np.full((2, 16, 16, 3), 128, np.uint8), np.full((2, 100, 4000, 3), 90, np.uint8), np.zeros((1, 1, 1, 3), np.uint8)]
+    odd = [np.full((2, 16, 16, 3), 128, np.uint8), np.full((2, 100, 4000, 3), 90, np.uint8)]
+    odd.append(np.zeros((1, 1, 1, 3), np.uint8))
     for clips in ([clip] for clip in odd):
         [(crops, mask)] = cropper(clips)
         assert crops.shape == (len(clips[0]), 224, 224, 3) and not mask.any()
