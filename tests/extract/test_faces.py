@@ -28,7 +28,6 @@ def test_faces_found_on_the_photo_and_not_on_noise(detector, detect_size):
     assert not no_face.any() and not empty.any()  # no face: zero crops, mask 0
 
 
-
 def test_setup_checks_the_configured_detector(capsys):
     assert cli_main(["setup", "--preset", "tiny"]) == 0  # builds MTCNN with its packaged weights
     assert "face detector mtcnn: ready" in capsys.readouterr().out
@@ -43,7 +42,6 @@ def test_missing_mtcnn_package_names_the_command(monkeypatch, capsys):
     assert run(cli_main, ["setup", "--preset", "tiny"]) == 2
     assert "error: facenet-pytorch is not installed" in capsys.readouterr().err
     ensure_detector("opencv", 32)  # the fallback needs no extra package
-
 
 
 def _largest(boxes):
