@@ -7,7 +7,6 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
-import av
 import numpy as np
 
 VIDEO_CODECS = {".mp4": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".flv": "flv"}
@@ -66,6 +65,8 @@ def write_clip(
 ) -> Path:
     """Write a clip with PyAV: the container from the suffix (mp4, mkv, avi, flv), AAC 16 kHz mono audio if given;
     `lossless` (H.264 only) makes the decoded pixels the same on every run, for a reproducible demo."""
+    import av  # here, so records and feature shards can be made where PyAV is not installed (bench/gpu_bench.py)
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
