@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sample as the published code does (inference_hybird.py: temperature 1, top-p 0.9); default greedy",
     )
+    parser.add_argument(
+        "--candidates",
+        action="store_true",
+        help="ask MER-UniBench datasets the candidate-list question (default: the open-vocabulary one, as the paper)",
+    )
     parser.add_argument("--address", help="an existing Ray cluster: spread shards over actors")
     parser.add_argument("--num-gpus", type=int, default=0, help="Ray actors, one model per GPU")
     parser.add_argument("--device", help="in-process device (default: cuda when available)")
@@ -46,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from nanoemox.tasks import check_askable
 
     overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
+    overrides += ["score.unibench_question=candidates"] if args.candidates else []
     use_storage(load_config(args.config, None, overrides))  # to reach a --run given as a URL
     checkpoint = find_checkpoint(args.run)
     cfg = run_config(checkpoint, args.config, overrides)

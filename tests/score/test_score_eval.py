@@ -54,7 +54,7 @@ def test_score_writes_each_clip_and_task_once_and_resumes(setup, capsys):
 def test_score_candidate_question_and_truncation_count(setup, tmp_path, capsys):
     root, checkpoint = setup
     out = tmp_path / "p.jsonl"
-    overrides = ["--set", "score.unibench_question=candidates", "--set", "score.max_new_tokens.mer=1"]
+    overrides = ["--candidates", "--set", "score.max_new_tokens.mer=1"]
     assert score(root, checkpoint, "--task", "mer", "--out", str(out), *overrides) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["prompt_id"] for r in rows} == {"mer-candidates"}
