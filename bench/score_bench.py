@@ -23,6 +23,7 @@ from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.score.job import batches, score_in_process, score_on_ray
 from nanoemox.shards.reader import iter_split
 from nanoemox.synth import write_feature_shards
+from nanoemox.tasks import asked_task
 
 # task -> the dataset it is scored on: short labels, a candidate choice, a long chain of empathy + reply
 TASKS = {"mer": "meld", "mir": "mintrec", "erg": "avamerg"}
@@ -74,7 +75,10 @@ def main() -> None:
         alone = clips_per_second(score_in_process, cfg, checkpoint, many, ["mer"], out / "alone.jsonl", "cpu")
         start_ray(None)  # started before the clock, as on a running cluster
         on_ray = clips_per_second(score_on_ray, cfg, checkpoint, many, ["mer"], out / "ray.jsonl", None, 0)
-    tokens = base.score.max_new_tokens
+    tokens = {
+        task: base.score.max_new_tokens[asked_task(task, name, base.score.unibench_question)]
+        for task, name in TASKS.items()
+    }
     best, batched = max(sizes), [size for size in sizes if size > 1]
     header = " | ".join(f"clips/s, batch {size}" for size in sizes) + f" | clips/s, batch {best}, as read | "
     header += " | ".join(f"padding, batch {size}: sorted / as read" for size in batched)
