@@ -270,6 +270,7 @@ class StorageConfig:
 
     options: dict[str, dict]
     sync_every_s: float
+    lock_stale_s: float
 
 
 @dataclass
@@ -562,6 +563,7 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("eval.extractor_runs", evaluation.extractor_runs, 1),
         ("eval.judge_temperature", evaluation.judge_temperature, 0),
         ("storage.sync_every_s", cfg.storage.sync_every_s, 0),
+        ("storage.lock_stale_s", cfg.storage.lock_stale_s, None),
     ]
     if extract.num_cpus is not None:
         values.append(("extract.num_cpus", extract.num_cpus, 1))

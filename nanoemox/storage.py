@@ -12,9 +12,14 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
+import socket
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,18 +31,18 @@ from nanoemox.errors import NanoEmoXError
 Location = str | os.PathLike
 
 LOCAL = LocalFileSystem()
-_settings: dict[str, Any] = {"options": {}, "sync_every_s": 10.0}
+_settings: dict[str, Any] = {"options": {}, "sync_every_s": 10.0, "lock_stale_s": 60.0}
 
 
 class StorageError(NanoEmoXError):
     """Object storage refused or failed an operation (credentials, bucket, network)."""
 
 
-def configure(options: dict[str, dict] | None = None, sync_every_s: float = 10.0) -> None:
-    """fsspec options per protocol (pipeline.yaml `storage.options`) and how often a log on object storage is
-    re-uploaded; set once per process by each command (and each Ray actor that reads shards)."""
-    _settings["options"] = dict(options or {})
-    _settings["sync_every_s"] = sync_every_s
+def configure(options: dict[str, dict] | None = None, sync_every_s: float = 10.0, lock_stale_s: float = 60.0) -> None:
+    """pipeline.yaml's `storage` section: fsspec options per protocol, how often a log on object storage is
+    re-uploaded, when a lock there is abandoned; set once per process by each command (and each Ray actor that
+    reads shards)."""
+    _settings.update(options=dict(options or {}), sync_every_s=sync_every_s, lock_stale_s=lock_stale_s)
 
 
 def is_url(location: Location) -> bool:
@@ -241,40 +246,93 @@ def remove(location: Location) -> None:
         raise _remote(location, "delete it", err) from err
 
 
-class AppendLog:
-    """A text log that only grows (JSON lines): it starts as exactly `kept` lines (written atomically, so a
-    torn line of a killed job is gone), then each `write` is flushed. Object storage cannot append, so there
-    the whole log is re-uploaded at most every `storage.sync_every_s` seconds and on `close`: the stored
-    object is always whole lines, and lines not yet uploaded when a job is killed are simply redone."""
+def open_log(location: Location, kept: Sequence[str] | None = None) -> IO[str] | ObjectLog:
+    """A text log to append lines to and flush (JSON lines), starting as exactly the `kept` lines (written
+    atomically, so a torn line of a killed job is gone) or, with None, as it is. Locally a file opened for
+    appending; on object storage an ObjectLog."""
+    if kept is not None:
+        put_text(location, "".join(kept))
+    if not is_url(location):
+        return open(location, "a")
+    if kept is not None:
+        return ObjectLog(str(location), "".join(kept))
+    return ObjectLog(str(location), read_bytes(location).decode() if is_file(location) else "")
 
-    def __init__(self, location: Location, kept: Sequence[str] = ()):
-        self.location, self.lines = str(location), list(kept)
-        put_text(self.location, "".join(self.lines))
-        self.remote = is_url(self.location)
-        self.file = None if self.remote else open(self.location, "a")  # noqa: SIM115
+
+def sync_log(log: IO[str] | ObjectLog) -> None:
+    """Store every line written so far now (before a checkpoint, which must not be ahead of its log)."""
+    if isinstance(log, ObjectLog):
+        log.sync()
+    else:
+        log.flush()
+
+
+class ObjectLog:
+    """A log on object storage, which cannot append: the whole text is re-uploaded (one PUT) on `flush` at most
+    every `storage.sync_every_s` seconds, on `sync` and on `close`. The stored object is always whole lines;
+    lines a killed job had not uploaded yet are missing, so the job redoes them on resume."""
+
+    def __init__(self, location: str, text: str = ""):
+        self.location, self.parts = location, [text]
         self.synced = time.monotonic()
 
-    def write(self, lines: list[str]) -> None:
-        if self.file is not None:
-            self.file.writelines(lines)
-            self.file.flush()
-            return
-        self.lines += lines
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        self.parts.extend(lines)
+
+    def flush(self) -> None:
         if time.monotonic() - self.synced >= _settings["sync_every_s"]:
             self.sync()
 
     def sync(self) -> None:
-        if self.remote:
-            put_text(self.location, "".join(self.lines))
-            self.synced = time.monotonic()
+        put_text(self.location, "".join(self.parts))
+        self.synced = time.monotonic()
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
         self.sync()
 
-    def __enter__(self) -> AppendLog:
+    def __enter__(self) -> ObjectLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def object_lock(output: str, job: str) -> Iterator[None]:
+    """Best-effort lock on object storage, which has no flock: `<output>.lock` names its holder and is rewritten
+    every `storage.lock_stale_s` / 4 seconds (a heartbeat). A lock older than `storage.lock_stale_s` (by the
+    server's clock) belongs to a killed job and is taken over. Two jobs starting within the same second can
+    both win: S3 offers fsspec no compare-and-swap."""
+    path, stale = output.rstrip("/") + ".lock", _settings["lock_stale_s"]
+    fs, key = filesystem(path)
+    fs.invalidate_cache(key)
+    if fs.exists(key):
+        age = (datetime.now(timezone.utc) - fs.modified(key)).total_seconds()
+        if age < stale:
+            holder = fs.cat_file(key).decode().rsplit(" token ", 1)[0]
+            raise StorageError(
+                f"{output}: {holder} is writing here (heartbeat {age:.0f} s ago); wait for it to finish, or "
+                f"write elsewhere (a killed job's lock expires {stale:g} s after its last heartbeat)"
+            )
+    since = time.strftime("%Y-%m-%d %H:%M:%S")
+    body = f"{job} (pid {os.getpid()} on {socket.gethostname()}, since {since}) token {uuid.uuid4().hex}"
+    put_text(path, body)
+    stop = threading.Event()
+
+    def heartbeat() -> None:
+        while not stop.wait(stale / 4):
+            put_text(path, body)
+
+    beating = threading.Thread(target=heartbeat, daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
+        if fs.exists(key) and fs.cat_file(key).decode() == body:
+            fs.rm(key)

@@ -131,7 +131,8 @@ def test_train_score_eval_report_with_every_path_on_s3(s3, shards, corpus, capsy
     predictions = f"{run}/predictions/meld-test.jsonl"
     assert len(s3.cat_file(predictions).splitlines()) == 3
     assert score_main(["--run", run, "--features", url, "--dataset", "meld", "--task", "mer"]) == 0
-    assert "0 predictions written, 3 already there" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    assert "0 predictions written" in again and "3 already there" in again
     assert len(s3.cat_file(predictions).splitlines()) == 3  # re-running added nothing
 
     assert eval_main(["--predictions", predictions, "--dataset", "meld", "--root", str(corpus), "--json"]) == 0
@@ -166,3 +167,30 @@ def test_training_killed_on_s3_resumes_without_missing_or_repeated_steps(s3, sha
     assert steps == list(range(1, 13))  # no step missing, none twice
     assert read_json(s3, f"{stage}/checkpoint.json") == {"folder": "step-000000012", "step": 12}
     assert sorted(name.rsplit("/", 1)[-1] for name in s3.ls(stage)) == ["checkpoint.json", "step-000000012"]
+
+
+def test_a_second_writer_on_s3_is_refused_until_the_lock_is_released_or_abandoned(s3):
+    from nanoemox import storage
+
+    output = f"s3://{BUCKET}/locked/meld/test"
+    storage.configure(lock_stale_s=4.0)
+    try:
+        with storage.object_lock(output, "nanoemox-extract"):
+            time.sleep(1.5)  # heartbeats keep it fresh
+            with (
+                pytest.raises(storage.StorageError, match=r"locked/meld/test: nanoemox-extract \(pid"),
+                storage.object_lock(output, "nanoemox-extract"),
+            ):
+                pass
+        assert not s3.exists(f"{BUCKET}/locked/meld/test.lock")  # released
+        s3.pipe_file(f"{BUCKET}/locked/meld/test.lock", b"nanoemox-score (pid 1 on a killed host) token x")
+        with (
+            pytest.raises(storage.StorageError, match="a killed host"),
+            storage.object_lock(output, "nanoemox-extract"),
+        ):
+            pass
+        time.sleep(5)  # no heartbeat: abandoned
+        with storage.object_lock(output, "nanoemox-extract"):
+            assert b"nanoemox-extract" in s3.cat_file(f"{BUCKET}/locked/meld/test.lock")
+    finally:
+        storage.configure()

@@ -5,6 +5,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import asdict
 
 from nanoemox import storage
 from nanoemox.config import PipelineConfig, load_config
@@ -38,7 +39,7 @@ def config_from_args(args: argparse.Namespace) -> PipelineConfig:
 
 
 def use_storage(cfg: PipelineConfig) -> None:
-    storage.configure(cfg.storage.options, cfg.storage.sync_every_s)
+    storage.configure(**asdict(cfg.storage))
 
 
 def run(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

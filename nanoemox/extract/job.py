@@ -145,7 +145,7 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
             pending = [r for r in records if r.id not in writer.done]
             summary.skipped = len(records) - len(pending)
             todo += pending
-    logs = {key: storage.AppendLog(writer.failures_path) for key, (writer, _) in opened.items()}
+    logs = {key: storage.open_log(writer.failures_path, []) for key, (writer, _) in opened.items()}
     started = time.perf_counter()
     if todo:
         start_ray(cfg.extract.address, cfg.extract.num_cpus, storage.local_folder(jobs[0].out))
@@ -157,7 +157,8 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
             writer, summary = opened[key]
             if row["error"]:
                 summary.failed += 1
-                logs[key].write([json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n"])
+                logs[key].write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
+                logs[key].flush()
             else:
                 write_clip(writer, record, row, summary)
             bar.update()

@@ -10,9 +10,9 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -94,11 +94,11 @@ def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[S
     return rows
 
 
-def open_predictions(path: str | Path) -> tuple[storage.AppendLog, set[tuple[str, str]]]:
+def open_predictions(path: str | Path) -> tuple[IO[str] | storage.ObjectLog, set[tuple[str, str]]]:
     """The predictions file reopened for appending, a torn last line (a killed job) dropped, and the (id, task)
     pairs already in it."""
     rows = [row for row in jsonl_objects(path) if "id" in row and "task" in row] if storage.is_file(path) else []
-    return storage.AppendLog(path, [json.dumps(row) + "\n" for row in rows]), {(row["id"], row["task"]) for row in rows}
+    return storage.open_log(path, [json.dumps(row) + "\n" for row in rows]), {(row["id"], row["task"]) for row in rows}
 
 
 def batches(
@@ -134,7 +134,8 @@ def score_in_process(
             for chunk in batches(model, cfg, task, todo):
                 with torch.inference_mode():
                     rows = predict(model, cfg, task, chunk, device)
-                sink.write([json.dumps(row) + "\n" for row in rows])
+                sink.writelines(json.dumps(row) + "\n" for row in rows)
+                sink.flush()
                 summary.written += len(rows)
                 summary.truncated += sum(row["truncated"] for row in rows)
                 bar.update(len(rows))
@@ -147,7 +148,7 @@ class ShardScorer:
     """Ray Data actor: one model on one GPU, scoring whole shards."""
 
     def __init__(self, cfg: PipelineConfig, checkpoint: str, tasks: list[str], done: set, device: str):
-        storage.configure(cfg.storage.options, cfg.storage.sync_every_s)  # this actor reads shards from URLs too
+        storage.configure(**asdict(cfg.storage))  # this actor reads shards from URLs too
         self.cfg, self.tasks, self.done, self.device = cfg, tasks, done, device
         self.model = load_model(cfg, checkpoint, device)
 
@@ -192,7 +193,8 @@ def score_on_ray(
         progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
     ):
         for row in dataset.iter_rows():
-            sink.write([row["line"] + "\n"])
+            sink.write(row["line"] + "\n")
+            sink.flush()
             summary.written += 1
             summary.truncated += json.loads(row["line"])["truncated"]
             bar.update()

@@ -27,7 +27,7 @@ class MetricsLog:
         path = storage.join(out, "metrics.jsonl")
         logged = jsonl_objects(path) if storage.is_file(path) else []
         kept = [entry for entry in logged if isinstance(entry.get("step"), int) and entry["step"] <= resume_step]
-        self.jsonl = storage.AppendLog(path, [json.dumps(entry) + "\n" for entry in kept])
+        self.jsonl = storage.open_log(path, [json.dumps(entry) + "\n" for entry in kept])
         self.board_dir = storage.join(out, "tensorboard")
         self.local_board = tempfile.mkdtemp(prefix="nanoemox-tb-") if storage.is_url(out) else self.board_dir
         self.board = SummaryWriter(self.local_board)
@@ -35,7 +35,8 @@ class MetricsLog:
     def log(self, step: int, values: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        self.jsonl.write([json.dumps({"step": step, **values}) + "\n"])
+        self.jsonl.write(json.dumps({"step": step, **values}) + "\n")
+        self.jsonl.flush()
         for name, value in values.items():
             if isinstance(value, dict):  # e.g. gate weights per task: {task: [w1, w2, w3]}
                 for task, weights in value.items():
@@ -47,7 +48,7 @@ class MetricsLog:
     def sync(self) -> None:
         """Everything logged so far is stored (object storage is written in whole files, not appended to)."""
         if self.enabled:
-            self.jsonl.sync()
+            storage.sync_log(self.jsonl)
             self.board.flush()
             self._upload_board()
 
