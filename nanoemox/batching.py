@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import torch
 
-from nanoemox.model.inputs import TextBatch, encode_for_generation, encode_for_training, prompt_length, training_ids
+from nanoemox.model.inputs import (
+    OverLength,
+    TextBatch,
+    encode_for_generation,
+    encode_for_training,
+    prompt_length,
+    training_ids,
+)
 from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX, present_modalities
+from nanoemox.model.prompts import load_prompts
 from nanoemox.shards.reader import ShardSample, collate_features
 from nanoemox.tasks import answer_for, prompt_for
 
@@ -23,7 +31,8 @@ class ModelBatch:
 def _prompts(
     model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample], modalities: Sequence[str] | None
 ) -> list[str]:
-    """Each sample's prompt for its task, naming only the modalities it has (read from its masks alone)."""
+    """Each sample's prompt for its task, naming only the modalities it has (read from its masks alone), with
+    the question variant its draw picked."""
     masks = ModalityFeatures(
         clip=None,
         hubert=None,
@@ -33,31 +42,49 @@ def _prompts(
         has_audio=torch.tensor([s.has_audio for s in samples]),
     )
     present = present_modalities(masks, list(modalities or model.cfg.heads.modalities))
-    return [prompt_for(t, s.record, p, model.token_counts) for t, s, p in zip(tasks, samples, present, strict=True)]
+    prompts = load_prompts(model.cfg.prompts)
+    return [
+        prompt_for(t, s.record, p, model.token_counts, s.draw, prompts)
+        for t, s, p in zip(tasks, samples, present, strict=True)
+    ]
 
 
 def training_batch(
-    model: NanoEmoX, examples: Sequence[tuple[str, ShardSample]], modalities: Sequence[str] | None = None
+    model: NanoEmoX,
+    examples: Sequence[tuple[str, ShardSample]],
+    modalities: Sequence[str] | None = None,
+    bos_id: int | None = None,
 ) -> ModelBatch:
-    """Prompt + answer per example, loss on the answer only; `modalities` limits which tokens prompts carry."""
+    """Prompt + whole answer per example, loss on the answer only; `modalities` limits which tokens prompts
+    carry; `bos_id` goes before each prompt (train.prepend_bos). Every example must fit (`training_lengths`)."""
     tasks = [task for task, _ in examples]
     samples = [sample for _, sample in examples]
     prompts = _prompts(model, tasks, samples, modalities)
     answers = [answer_for(t, s.record) for t, s in examples]
-    text = encode_for_training(model.tokenizer, prompts, answers, model.cfg.lm.max_length)
+    text = encode_for_training(model.tokenizer, prompts, answers, model.cfg.lm.max_length, bos_id)
     return ModelBatch(tasks, text, collate_features(samples))
 
 
 def training_lengths(
-    model: NanoEmoX, examples: Sequence[tuple[str, ShardSample]], modalities: Sequence[str] | None = None
-) -> list[int]:
-    """Tokens each example takes in a training batch (prompt + answer + end marker + EOS), for length grouping."""
+    model: NanoEmoX,
+    examples: Sequence[tuple[str, ShardSample]],
+    modalities: Sequence[str] | None = None,
+    bos_id: int | None = None,
+) -> list[int | None]:
+    """Tokens each example takes in a training batch (prompt + whole answer + end marker + EOS), for length
+    grouping; None for one that cannot fit `model.lm.max_length`."""
+    if not examples:
+        return []
     prompts = _prompts(model, [t for t, _ in examples], [s for _, s in examples], modalities)
-    lengths = []
+    lengths: list[int | None] = []
     for prompt, (task, sample) in zip(prompts, examples, strict=True):
-        prompt_ids, answer_ids = training_ids(
-            model.tokenizer, prompt, answer_for(task, sample.record), model.cfg.lm.max_length
-        )
+        try:
+            prompt_ids, answer_ids = training_ids(
+                model.tokenizer, prompt, answer_for(task, sample.record), model.cfg.lm.max_length, bos_id
+            )
+        except OverLength:
+            lengths.append(None)
+            continue
         lengths.append(len(prompt_ids) + len(answer_ids))
     return lengths
 

@@ -94,6 +94,7 @@ class FaceConfig:
     window_size: int
     image_size: int
     out_dim: int
+    train_mode: bool
 
 
 @dataclass
@@ -181,6 +182,7 @@ class ModelConfig:
     heads: HeadsConfig
     lm: LMConfig
     lora: LoraConfig
+    prompts: str | None
 
 
 # ----------------------------------------------------------------------------- stages
@@ -195,6 +197,8 @@ class ExtractConfig:
     detect_size: int
     face_min_size: int
     face_margin: float
+    frame_sampling: Literal["centre", "floor"]
+    audio_norm: Literal["clip", "window"]
     batch_size: int
     shard_size: int
     num_cpus: int | None
@@ -220,6 +224,8 @@ class TrainConfig:
     grad_accum: int
     weight_decay: float
     grad_clip: float
+    dataset_weighting: Literal["uniform", "size"]
+    prepend_bos: bool
     seed: int
     save_every: int
     eval_every: int
@@ -311,16 +317,25 @@ def load_config(
     presets = raw.pop("presets", None)
     name = preset or raw.get("preset", "full")
     if presets is None:  # a config saved beside an output: already resolved
-        if preset is not None and preset != name:
-            raise ConfigError(f"{path}: this saved config is preset '{name}', not '{preset}'")
-        presets = {name: {}}
-    if name not in presets:
-        raise ConfigError(f"{path}: unknown preset '{name}'{_suggest(name, presets)}; presets: {', '.join(presets)}")
-    merged = _merge(raw, presets[name] or {})
+        if preset is not None and preset != raw.get("preset"):
+            raise ConfigError(f"{path}: this saved config is preset '{raw.get('preset')}', not '{preset}'")
+        presets = {part: {} for part in _preset_names(name)}
+    merged = raw
+    for part in _preset_names(name):  # stacked left to right: tiny,published-code
+        if part not in presets:
+            raise ConfigError(
+                f"{path}: unknown preset '{part}'{_suggest(part, presets)}; presets: {', '.join(presets)}"
+            )
+        merged = _merge(merged, presets[part] or {})
     merged["preset"] = name
     for item in overrides:
         _apply_override(merged, item, path)
     return _check(_build(PipelineConfig, merged, "", path), path)
+
+
+def _preset_names(name: str) -> list[str]:
+    """`tiny,published-code` -> the overlays to apply in order."""
+    return [part.strip() for part in str(name).split(",") if part.strip()] or ["full"]
 
 
 def config_from_dict(data: dict[str, Any], source: str = "<saved config>") -> PipelineConfig:

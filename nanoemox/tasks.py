@@ -11,7 +11,7 @@ from typing import Any
 from nanoemox.datasets.labels import EMOTIONS, INTENTS
 from nanoemox.datasets.record import EmpathyChain
 from nanoemox.errors import NanoEmoXError
-from nanoemox.model.prompts import build_answer, build_prompt
+from nanoemox.model.prompts import PromptTemplates, build_answer, build_prompt
 
 MER_UNIBENCH = ("mer2023", "mer2024", "meld", "iemocap", "mosi", "mosei", "sims", "simsv2", "ov-merd")
 
@@ -44,11 +44,26 @@ def check_askable(task: str, dataset: str) -> None:
         )
 
 
-def prompt_for(task: str, record: Mapping[str, Any], present: Sequence[str], token_counts: Mapping[str, int]) -> str:
-    """The prompt for `task` on a stored record; `present` lists the modalities the clip has."""
+def prompt_for(
+    task: str,
+    record: Mapping[str, Any],
+    present: Sequence[str],
+    token_counts: Mapping[str, int],
+    variant: int = 0,
+    prompts: PromptTemplates | None = None,
+) -> str:
+    """The prompt for `task` on a stored record; `present` lists the modalities the clip has; `variant` picks
+    the question variant."""
     dialogue = [(t["speaker"], t["utterance"]) for t in record.get("dialogue") or []]
     return build_prompt(
-        task, present, token_counts, record.get("subtitle", ""), candidates(task, record["dataset"]), dialogue
+        task,
+        present,
+        token_counts,
+        record.get("subtitle", ""),
+        candidates(task, record["dataset"]),
+        dialogue,
+        variant,
+        prompts,
     )
 
 

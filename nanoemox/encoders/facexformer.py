@@ -38,6 +38,7 @@ class FaceXFormerEncoder(nn.Module):
             depths=cfg.depths,
             num_heads=cfg.num_heads,
             window_size=[cfg.window_size, cfg.window_size],
+            stochastic_depth_prob=0.5,  # torchvision swin_b's, as the published encoder; only in train mode
         )
         self.backbone = nn.Sequential(swin.features)  # keys backbone.0.*, as in the checkpoint
         dims = [cfg.embed_dim * 2**i for i in range(len(cfg.depths))]
@@ -91,8 +92,9 @@ def load_facexformer_checkpoint(model: FaceXFormerEncoder, path: str | Path) -> 
 
 
 def build_face_encoder(cfg: FaceConfig) -> FaceXFormerEncoder:
-    """The frozen face encoder in eval mode, with the released weights when init is `pretrained`."""
+    """The frozen face encoder, with the released weights when init is `pretrained`; in eval mode unless
+    `train_mode` (the published code's: stochastic depth stays on)."""
     model = FaceXFormerEncoder(cfg)
     if cfg.init == "pretrained":
         load_facexformer_checkpoint(model, cfg.checkpoint)
-    return model.eval().requires_grad_(False)
+    return model.train(cfg.train_mode).requires_grad_(False)

@@ -36,7 +36,9 @@ class DecordBackend:
 
     name = "decord"
 
-    def frames(self, path: str, start: float | None, end: float | None, count: int) -> tuple[np.ndarray, dict]:
+    def frames(
+        self, path: str, start: float | None, end: float | None, count: int, sampling: str
+    ) -> tuple[np.ndarray, dict]:
         import decord
 
         reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
@@ -45,7 +47,7 @@ class DecordBackend:
         last = min(total, int(np.ceil(end * fps))) if end is not None else total
         if last <= first:
             raise DecodeError(f"{path}: segment {start}-{end} s is outside the video ({total / fps:.2f} s)")
-        indices = [first + i for i in frame_indices(last - first, count)]
+        indices = [first + i for i in frame_indices(last - first, count, sampling)]
         frames = reader.get_batch(indices).asnumpy()
         return frames, {"fps": float(fps), "source_frames": last - first, "duration_s": (last - first) / fps}
 
@@ -67,7 +69,9 @@ class TorchCodecBackend:
 
     name = "torchcodec"
 
-    def frames(self, path: str, start: float | None, end: float | None, count: int) -> tuple[np.ndarray, dict]:
+    def frames(
+        self, path: str, start: float | None, end: float | None, count: int, sampling: str
+    ) -> tuple[np.ndarray, dict]:
         from torchcodec.decoders import VideoDecoder
 
         decoder = VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=1)
@@ -78,7 +82,7 @@ class TorchCodecBackend:
         if stop <= begin:
             raise DecodeError(f"{path}: segment {start}-{end} s is outside the video ({duration:.2f} s)")
         last = max(begin, stop - 1e-3)
-        times = [min(t, last) for t in frame_times(begin, stop, count)]
+        times = [min(t, last) for t in frame_times(begin, stop, count, sampling)]
         frames = decoder.get_frames_played_at(times).data.numpy()
         fps = float(meta.average_fps or 0.0)
         return frames, {"fps": fps, "source_frames": round((stop - begin) * fps), "duration_s": stop - begin}
@@ -105,20 +109,20 @@ def _cut(samples: np.ndarray, start: float | None, end: float | None) -> np.ndar
     return samples[first:last].astype(np.float32)
 
 
-def _frames_from_folder(folder: Path, count: int) -> tuple[np.ndarray, dict]:
+def _frames_from_folder(folder: Path, count: int, sampling: str) -> tuple[np.ndarray, dict]:
     from PIL import Image
 
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
         raise DecodeError(f"{folder}: no frame images ({', '.join(IMAGE_SUFFIXES)})")
-    picked = [images[i] for i in frame_indices(len(images), count)]
+    picked = [images[i] for i in frame_indices(len(images), count, sampling)]
     frames = [np.asarray(Image.open(p).convert("RGB")) for p in picked]
     if len({f.shape for f in frames}) > 1:
         frames = [np.asarray(Image.fromarray(f).resize(frames[0].shape[1::-1])) for f in frames]
     return np.stack(frames), {"source_frames": len(images)}
 
 
-def decode_clip(record: Record, backend: str, count: int) -> DecodedClip:
+def decode_clip(record: Record, backend: str, count: int, sampling: str = "centre") -> DecodedClip:
     """Frames and audio of one record; missing streams are None, any other failure a DecodeError."""
     impl = BACKENDS[backend]()
     for path in record.media_paths():
@@ -127,10 +131,10 @@ def decode_clip(record: Record, backend: str, count: int) -> DecodedClip:
     frames, meta = None, {"backend": backend}
     try:
         if record.frames_dir:
-            frames, info = _frames_from_folder(Path(record.frames_dir), count)
+            frames, info = _frames_from_folder(Path(record.frames_dir), count, sampling)
             meta.update(info)
         elif record.video:
-            frames, info = impl.frames(record.video, record.start, record.end, count)
+            frames, info = impl.frames(record.video, record.start, record.end, count, sampling)
             meta.update(info)
         audio = impl.audio(record.audio, record.start, record.end) if record.audio else None
     except DecodeError:
@@ -148,12 +152,12 @@ def decode_clip(record: Record, backend: str, count: int) -> DecodedClip:
     return DecodedClip(frames=frames, audio=audio, meta=meta)
 
 
-def _serve(conn: Any, backend: str, count: int) -> None:
+def _serve(conn: Any, backend: str, count: int, sampling: str) -> None:
     """Child process loop: decode each record sent, reply (ok, DecodedClip or message)."""
     while True:
         record = conn.recv()
         try:
-            conn.send((True, decode_clip(record, backend, count)))
+            conn.send((True, decode_clip(record, backend, count, sampling)))
         except DecodeError as err:
             conn.send((False, str(err)))
 
@@ -161,14 +165,16 @@ def _serve(conn: Any, backend: str, count: int) -> None:
 class TimeoutDecoder:
     """Runs `decode_clip` in a child process, so a hung or crashed decoder is killed and replaced."""
 
-    def __init__(self, backend: str, count: int, timeout_s: float):
-        self.backend, self.count, self.timeout_s = backend, count, timeout_s
+    def __init__(self, backend: str, count: int, timeout_s: float, sampling: str = "centre"):
+        self.backend, self.count, self.timeout_s, self.sampling = backend, count, timeout_s, sampling
         self.process: multiprocessing.Process | None = None
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, self.backend, self.count), daemon=True)
+        self.process = context.Process(
+            target=_serve, args=(child, self.backend, self.count, self.sampling), daemon=True
+        )
         self.process.start()
 
     def close(self) -> None:

@@ -55,7 +55,10 @@ class DecodeStage:
         heads = cfg.model.heads
         self.frames, self.windows = heads.frames, heads.windows
         self.image_size = cfg.model.encoders.clip.image_size
-        self.decoder = TimeoutDecoder(cfg.extract.backend, heads.frames, cfg.extract.decode_timeout_s)
+        self.decoder = TimeoutDecoder(
+            cfg.extract.backend, heads.frames, cfg.extract.decode_timeout_s, cfg.extract.frame_sampling
+        )
+        self.audio_norm = cfg.extract.audio_norm
         self.cropper = None if detect_in_encoder(cfg) else face_cropper(cfg)
         if one_thread:  # one Ray actor per core: MTCNN must not oversubscribe
             torch.set_num_threads(1)
@@ -84,7 +87,7 @@ class DecodeStage:
             row["source"] = clip.frames
             row["has_video"] = True
         if clip.audio is not None:
-            row["windows"] = audio_windows(clip.audio, self.windows)
+            row["windows"] = audio_windows(clip.audio, self.windows, self.audio_norm)
             row["has_audio"] = True
         row["meta"] = json.dumps(clip.meta)
         return row

@@ -21,16 +21,35 @@ class TextBatch:
     labels: torch.Tensor | None = None  # [batch, length], IGNORE_INDEX outside the answer
 
 
+class OverLength(NanoEmoXError):
+    """A training example whose prompt and whole answer do not fit `model.lm.max_length`."""
+
+
+def training_ids(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, answer: str, max_length: int, bos_id: int | None = None
+) -> tuple[list[int], list[int]]:
+    """One example's prompt ids (after `bos_id` when given) and its whole answer (answer + end marker + EOS);
+    an example longer than `max_length` raises OverLength: an answer is never cut."""
+    prompt_ids = ([bos_id] if bos_id is not None else []) + _token_ids(tokenizer, prompt)
+    answer_ids = _token_ids(tokenizer, answer + ANSWER_END) + [tokenizer.eos_token_id]
+    if len(prompt_ids) + len(answer_ids) > max_length:
+        raise OverLength(
+            f"{len(prompt_ids)} prompt + {len(answer_ids)} answer tokens exceed model.lm.max_length ({max_length})"
+        )
+    return prompt_ids, answer_ids
+
+
 def encode_for_training(
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str],
     answers: Sequence[str],
     max_length: int,
+    bos_id: int | None = None,
 ) -> TextBatch:
-    """Right-padded prompt + answer + end marker + EOS; an answer too long is cut to fit `max_length`."""
+    """Right-padded prompt + whole answer + end marker + EOS, loss on the answer only (see `training_ids`)."""
     rows, label_rows = [], []
     for prompt, answer in zip(prompts, answers, strict=True):
-        prompt_ids, answer_ids = training_ids(tokenizer, prompt, answer, max_length)
+        prompt_ids, answer_ids = training_ids(tokenizer, prompt, answer, max_length, bos_id)
         rows.append(prompt_ids + answer_ids)
         label_rows.append([IGNORE_INDEX] * len(prompt_ids) + answer_ids)
     input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=False)
@@ -38,13 +57,14 @@ def encode_for_training(
     return TextBatch(input_ids, attention_mask, labels)
 
 
-def training_ids(
-    tokenizer: PreTrainedTokenizerBase, prompt: str, answer: str, max_length: int
-) -> tuple[list[int], list[int]]:
-    """One example's prompt ids and answer ids (answer + end marker + EOS, cut to fit `max_length`)."""
-    prompt_ids = _prompt_ids(tokenizer, prompt, max_length - 1)
-    answer_ids = _token_ids(tokenizer, answer + ANSWER_END)
-    return prompt_ids, answer_ids[: max_length - len(prompt_ids) - 1] + [tokenizer.eos_token_id]
+def bos_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The token the published training puts before each prompt: Qwen's `<|im_start|>` (its BOS there)."""
+    token = tokenizer.convert_tokens_to_ids("<|im_start|>")
+    if token is not None and token != tokenizer.unk_token_id:
+        return token
+    if tokenizer.bos_token_id is not None:
+        return tokenizer.bos_token_id
+    raise NanoEmoXError("train.prepend_bos is true but the tokenizer has neither <|im_start|> nor a BOS token")
 
 
 def encode_for_generation(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], max_length: int) -> TextBatch:

@@ -1,54 +1,104 @@
 """Prompts and answer texts for the six tasks, in the published code's `###Human: ... ###Assistant:` format.
 
+The wording lives in one data file (prompts.yaml, or the file named by `model.prompts`).
+
 A modality's sentence (and its placeholder tokens) appears only when the sample has that modality:
 an absent modality is simply not mentioned, so the LM never sees empty or fake features.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from nanoemox.config import TASKS
 from nanoemox.datasets.record import EmpathyChain
+from nanoemox.errors import NanoEmoXError
+from nanoemox.files import read_yaml
 
-TASK_TAGS = {
-    "mer": "[Recognition]",
-    "ov-mer": "[Recogn_OV]",
-    "msa": "[Recogn_OV]",  # MSA is scored from open-vocabulary emotions mapped to polarity (MER-UniBench)
-    "mir": "[Intent]",
-    "eri": "[Inference]",
-    "erg": "[Interaction]",
-}
 PLACEHOLDERS = {  # modality -> placeholder token, in prompt order
     "fusion": "<MultiHere>",
     "speech": "<AudioHere>",
     "face": "<FaceHere>",
     "visual": "<FrameHere>",
 }
-MODALITY_SENTENCES = {
-    "fusion": "The audio and video merged info is: <Multi>{tokens}</Multi>. ",
-    "speech": "The audio content is as follows: <Audio>{tokens}</Audio>. ",
-    "face": "Meanwhile, we uniformly extract facial information from video: <Video>{tokens}</Video>. ",
-    "visual": "Meanwhile, we uniformly sample raw frames from the video: <Video>{tokens}</Video>. ",
-}
 ANSWER_END = "###"
-QUESTIONS = {
-    "mer": "[Recognition] Please recognize the character's most likely emotional state.",
-    "mer-candidates": (
-        "[Recognition] Please select the label that can best describe the person's emotional state "
-        "from the provided candidate labels: {candidates}."
-    ),
-    "ov-mer": "[Recogn_OV] Please recognize all possible emotional states of the character.",
-    "mir": "[Intent] Recognize the speaker's intention from the provided candidate labels: {candidates}.",
-    "eri": (
-        "[Inference] Based on the video, audio, facial expressions and subtitle, what is the subject's "
-        "emotional state? Provide a detailed rationale citing the clues."
-    ),
-    "erg": (
-        "Context: {context}\ncurrent user input: {utterance}\n[Interaction] You are an empathetic listener. "
-        "Analyze with the Chain of Empathy (Firstly, the event scenario; Secondly, the user's emotion; "
-        "Thirdly, the emotion cause; Fourthly, the goal to response) in <think></think> tags with line "
-        "breaks, then give your empathic response:"
-    ),
-}
+DEFAULT_PROMPTS = Path(__file__).with_name("prompts.yaml")
+QUESTION_KEYS = (*TASKS, "mer-candidates")
+EXAMPLE_FIELDS = {"candidates": "a, b", "context": "A: hi", "utterance": "hi", "subtitle": "hi", "history": "A: hi"}
+
+
+@dataclass(frozen=True)
+class PromptTemplates:
+    """The wording of every prompt (one data file): modality sentences and question variants per task."""
+
+    human: str
+    assistant: str
+    modalities: dict[str, str]
+    subtitle: str
+    dialogue: str
+    ask: dict[str, str]
+    questions: dict[str, list[str]]
+
+    def question(self, key: str, variant: int) -> str:
+        """Variant `variant` (taken modulo the number of variants) of a task's question."""
+        options = self.questions[key]
+        return options[variant % len(options)]
+
+
+def load_prompts(path: str | None = None) -> PromptTemplates:
+    """The packaged prompts.yaml, or the user's file named by `model.prompts`, checked key by key (read again
+    only when the file changes)."""
+    where = Path(path or DEFAULT_PROMPTS)
+    stat = where.stat() if where.is_file() else None
+    return _read_prompts(str(where), stat and (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.cache
+def _read_prompts(where: str, version: tuple[int, int] | None) -> PromptTemplates:
+    data = read_yaml(where, "prompts file (model.prompts)")
+    if not isinstance(data, dict):
+        raise NanoEmoXError(f"{where}: a prompts file must be a mapping (see nanoemox/model/prompts.yaml)")
+    texts = {key: _text(data, key, where) for key in ("human", "assistant", "subtitle", "dialogue")}
+    modalities = {m: _text(data, f"modalities.{m}", where) for m in PLACEHOLDERS}
+    ask = {"default": _text(data, "ask.default", where)}
+    ask.update({task: _text(data, f"ask.{task}", where) for task in (data.get("ask") or {}) if task != "default"})
+    questions = {key: _variants(data, key, where) for key in QUESTION_KEYS}
+    return PromptTemplates(**texts, modalities=modalities, ask=ask, questions=questions)
+
+
+def _lookup(data: dict, key: str) -> Any:
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _text(data: dict, key: str, where: str) -> str:
+    value = _lookup(data, key)
+    if not isinstance(value, str):
+        raise NanoEmoXError(f"{where}: '{key}' must be a text, got {value!r}")
+    _check_fields(value, key, where)
+    return value
+
+
+def _variants(data: dict, key: str, where: str) -> list[str]:
+    value = _lookup(data, f"questions.{key}")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise NanoEmoXError(f"{where}: 'questions.{key}' must be a non-empty list of question texts, got {value!r}")
+    for i, text in enumerate(value):
+        _check_fields(text, f"questions.{key}[{i}]", where)
+    return value
+
+
+def _check_fields(text: str, key: str, where: str) -> None:
+    try:
+        text.format(tokens="", **EXAMPLE_FIELDS)
+    except (KeyError, IndexError, ValueError) as err:
+        raise NanoEmoXError(
+            f"{where}: '{key}' has an unknown or malformed {{field}} ({err}); "
+            f"fields: tokens, {', '.join(EXAMPLE_FIELDS)}"
+        ) from err
 
 
 def build_prompt(
@@ -58,26 +108,30 @@ def build_prompt(
     subtitle: str = "",
     candidates: Sequence[str] | None = None,
     dialogue: Sequence[tuple[str, str]] = (),
+    variant: int = 0,
+    prompts: PromptTemplates | None = None,
 ) -> str:
-    """The user turn for `task`; `present` lists the modalities this sample has (in any order)."""
+    """The user turn for `task`; `present` lists the modalities this sample has (in any order); `variant` picks
+    the question variant (training draws one per sample, scoring asks the first)."""
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {', '.join(TASKS)}")
     if task == "mir" and not candidates:
         raise ValueError("the mir prompt needs its candidate intents")
-    text = "###Human: "
+    prompts = prompts or load_prompts()
+    text = prompts.human
     for modality, placeholder in PLACEHOLDERS.items():
         if modality in present:
-            text += MODALITY_SENTENCES[modality].format(tokens=placeholder * token_counts[modality])
+            text += prompts.modalities[modality].format(tokens=placeholder * token_counts[modality])
+    history = "\n".join(f"{speaker}: {utterance}" for speaker, utterance in dialogue)
     if task == "erg":
-        history = "\n".join(f"{speaker}: {utterance}" for speaker, utterance in dialogue)
-        text += f"The dialogue history is: <Dialogue History>{history}</Dialogue History>. "
-        question = QUESTIONS["erg"].format(context=history, utterance=subtitle)
+        text += prompts.dialogue.format(history=history)
     else:
-        text += f"The subtitle of this video is: <Subtitle>{subtitle}</Subtitle>. "
-        key = "mer-candidates" if task == "mer" and candidates else "ov-mer" if task == "msa" else task
-        question = QUESTIONS[key].format(candidates=", ".join(candidates or ()))
-    text += f"Now, please answer my question based on all the provided information. {question} ###Assistant: "
-    return text
+        text += prompts.subtitle.format(subtitle=subtitle)
+    key = "mer-candidates" if task == "mer" and candidates else task
+    question = prompts.question(key, variant).format(
+        candidates=", ".join(candidates or ()), context=history, utterance=subtitle
+    )
+    return text + prompts.ask.get(task, prompts.ask["default"]) + question + prompts.assistant
 
 
 def build_answer(

@@ -3,7 +3,7 @@
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from nanoemox.model.prompts import EmpathyChain, build_answer, build_prompt
+from nanoemox.model.prompts import EmpathyChain, build_answer, build_prompt, load_prompts
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 WORDS = (
@@ -22,6 +22,7 @@ def _corpus() -> list[str]:
     chain = EmpathyChain("a talk", "sad", "lost work", "comfort", "I am sorry to hear that.")
     texts = [build_prompt(t, list(counts), counts, "hello", ["happy", "sad"]) for t in ("mer", "mir", "eri")]
     texts += [build_prompt("erg", list(counts), counts, "hi", dialogue=[("user", "hi")])]
+    texts += [text for variants in load_prompts().questions.values() for text in variants]
     texts += [
         build_answer("erg", empathy=chain),
         build_answer("ov-mer", emotions=["happy", "calm"]),

@@ -9,7 +9,11 @@ from typing import Any
 from nanoemox.config import ClipConfig, HubertConfig, PipelineConfig, cached_layers, diff_configs
 from nanoemox.errors import NanoEmoXError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SCHEMA_CHANGES = {  # what each version changed, told to users whose shards are older
+    2: "HuBERT input normalised over each clip's windows together (extract.audio_norm: clip) instead of each "
+    "window alone; frame sampling, audio normalisation and face encoder mode are part of the contract",
+}
 
 
 class ShardContractError(NanoEmoXError):
@@ -41,12 +45,15 @@ def build_contract(cfg: PipelineConfig) -> dict[str, Any]:
             "init": enc.face.init,
             "checkpoint": enc.face.checkpoint if enc.face.init == "pretrained" else "random",
             "shape": [heads.frames, enc.face.out_dim],
+            "train_mode": enc.face.train_mode,
         },
+        "frame_sampling": ext.frame_sampling,
+        "audio_norm": ext.audio_norm,
     }
     preprocessing = {
-        "frames": "uniform: centres of equal segments",
+        "frames": "uniform over the clip (see frame_sampling)",
         "clip_input": f"{enc.clip.image_size}x{enc.clip.image_size} RGB, CLIP mean/std",
-        "audio": "mono 16 kHz, windows of 2 s evenly spaced, zero mean / unit variance per window",
+        "audio": "mono 16 kHz, windows of 2 s evenly spaced, zero mean / unit variance (see audio_norm)",
         "face_detector": ext.face_detector,
         "face_detect_size": ext.detect_size,
         "face_min_size": ext.face_min_size,
@@ -63,6 +70,13 @@ def contract_hash(contract: dict[str, Any]) -> str:
 
 def check_contract(stored: dict[str, Any], expected: dict[str, Any], where: str) -> None:
     """Refuse features whose model-side contract differs, naming every differing field."""
+    version = (stored.get("model") or {}).get("schema_version")
+    if version != SCHEMA_VERSION:
+        changes = "; ".join(text for v, text in SCHEMA_CHANGES.items() if not isinstance(version, int) or v > version)
+        raise ShardContractError(
+            f"{where}: shards have schema version {version}, this nanoemox reads version {SCHEMA_VERSION} "
+            f"(since then: {changes}); re-extract this split with nanoemox-extract --overwrite"
+        )
     differences = diff_configs(stored.get("model"), expected["model"], "contract.")
     if differences:
         listed = "\n  ".join(differences[:12])

@@ -70,6 +70,7 @@ class ShardSample:
     face_mask: torch.Tensor  # [frames] bool
     has_video: bool
     has_audio: bool
+    draw: int = 0  # which question variant its prompt asks: random per training draw, 0 (the first) otherwise
 
 
 def checked_index(split_dir: str | Path, cfg: PipelineConfig) -> dict[str, Any]:

@@ -42,7 +42,8 @@ class Source:
 def phase_sources(
     features: str | Path, cfg: PipelineConfig, phase: str, split: str = "train", required: bool = True
 ) -> list[Source]:
-    """The sources of a phase's mix; every problem (unknown dataset, missing or mismatched shards) fails here.
+    """The sources of a phase's mix: a task's weight is shared by its datasets equally or by size
+    (`train.dataset_weighting`); every problem (unknown dataset, missing or mismatched shards) fails here.
     With `required` False, datasets that have no such split are left out (held-out splits are optional)."""
     spec = cfg.train.phases[phase]
     total_weight = sum(spec.tasks.values())
@@ -61,7 +62,8 @@ def phase_sources(
             found.append((dataset, tuple(shard_urls(split_dir, index)), index["total"]))
         task_size = sum(size for _, _, size in found) or 1
         for dataset, urls, size in found:
-            sources.append(Source(task, dataset, urls, size, weight / total_weight * size / task_size))
+            share = size / task_size if cfg.train.dataset_weighting == "size" else 1 / len(found)
+            sources.append(Source(task, dataset, urls, size, weight / total_weight * share))
     return sources
 
 
@@ -82,6 +84,11 @@ class SourceStream:
         return wds.filters.shuffle(bufsize=self.buffer, initial=self.buffer, rng=rng)(mine)
 
     def _start(self) -> Iterator[dict[str, Any]]:
+        self._draws = random.Random(
+            f"{self.seed}/{self.rank}/{self.source.task}/{self.source.dataset}/{self.epoch}/draws"
+        )
+        for _ in range(self.consumed):  # the same variants as before a resume
+            self._draws.getrandbits(31)
         return itertools.islice(self._raw_epoch(), self.consumed, None)
 
     def __next__(self) -> ShardSample:
@@ -89,7 +96,9 @@ class SourceStream:
             raw = next(self._iter, None)
             if raw is not None:
                 self.consumed += 1
-                return to_sample(DECODER(raw))
+                sample = to_sample(DECODER(raw))
+                sample.draw = self._draws.getrandbits(31)
+                return sample
             self.epoch, self.consumed = self.epoch + 1, 0
             self._iter = self._start()
         raise NanoEmoXError(f"{self.source.dataset}: rank {self.rank} of {self.world} gets no samples from its shards")
@@ -130,8 +139,9 @@ class LengthGroupedBatches:
     """Batches of similar length, so little of each is padding, with the task mixer's exact ratios.
 
     A window of `window` batches' worth of examples is drawn from the mixer in order, sorted by length and cut
-    into batches, which are served in a seeded random order. Every drawn example is served once, so the task
-    ratios are the mixer's. The position (the mixer's state at the window's start, how many windows and how
+    into batches, which are served in a seeded random order. Every drawn example that fits `model.lm.max_length`
+    whole is served once, so the task ratios are the mixer's; one that does not (its length is None) is skipped
+    and named in `skipped`, never cut. The position (the mixer's state at the window's start, how many windows and how
     many of this window's batches were served) restores the same batches exactly.
     """
 
@@ -140,7 +150,7 @@ class LengthGroupedBatches:
         mixer: TaskMixer,
         batch_size: int,
         window: int,
-        lengths: Callable[[list[Example]], list[int]],
+        lengths: Callable[[list[Example]], list[int | None]],
         seed: int = 0,
     ):
         self.mixer, self.batch_size, self.window, self.lengths = mixer, batch_size, window, lengths
@@ -149,6 +159,7 @@ class LengthGroupedBatches:
         self.windows, self.served = 0, 0
         self.start = mixer.state()
         self.batches: list[list[Example]] = []
+        self.skipped: list[str] = []
 
     def __iter__(self) -> Iterator[list[Example]]:
         return self
@@ -162,8 +173,16 @@ class LengthGroupedBatches:
 
     def _draw(self) -> None:
         self.start, self.served = self.mixer.state(), 0
-        drawn = list(itertools.islice(self.examples, self.batch_size * self.window))
-        lengths = self.lengths(drawn)
+        drawn: list[Example] = []
+        lengths: list[int] = []
+        while len(drawn) < self.batch_size * self.window:
+            more = list(itertools.islice(self.examples, self.batch_size * self.window - len(drawn)))
+            for (task, sample), length in zip(more, self.lengths(more), strict=True):
+                if length is None:
+                    self.skipped.append(f"{task} {sample.record.get('dataset')}/{sample.record.get('id', sample.key)}")
+                else:
+                    drawn.append((task, sample))
+                    lengths.append(length)
         ordered = [drawn[i] for i in sorted(range(len(drawn)), key=lengths.__getitem__)]  # stable: ties keep order
         self.batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
         random.Random(f"{self.seed}/window/{self.windows}").shuffle(self.batches)

@@ -17,8 +17,10 @@ from nanoemox.config import PipelineConfig
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import load_checkpoint
+from nanoemox.model.inputs import bos_id
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
+from nanoemox.model.prompts import load_prompts
 from nanoemox.progress import progress
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
@@ -66,6 +68,7 @@ class StageResult:
     skipped_steps: int
     out: str
     already_finished: bool = False
+    over_length: int = 0
 
     def line(self) -> str:
         if self.already_finished:
@@ -73,15 +76,18 @@ class StageResult:
         val = f", val loss {self.val_loss:.4f}" if self.val_loss is not None else ""
         return (
             f"{self.stage}: {self.steps} steps, loss {self.loss:.4f}{val}, {self.samples_per_s:.1f} samples/s, "
-            f"{self.seconds:.0f} s, {self.skipped_steps} non-finite steps skipped -> {self.out}"
+            f"{self.seconds:.0f} s, {self.skipped_steps} non-finite steps skipped, "
+            f"{self.over_length} over-length samples skipped -> {self.out}"
         )
 
 
 def check_stage_inputs(
     cfg: PipelineConfig, stage: Stage, features: str | Path, run_dir: str | Path, planned: set[str]
 ) -> None:
-    """Fail before any compute: the mix's shards must exist and match, the previous heads must be finished."""
+    """Fail before any compute: the mix's shards must exist and match, the prompts file must be sound, the
+    previous heads must be finished."""
     phase_sources(features, cfg, stage.data)
+    load_prompts(cfg.model.prompts)
     if stage.init_from and stage.init_from not in planned:
         state = read_state(storage.join(run_dir, stage.init_from))
         if state is None or not state.finished:
@@ -101,12 +107,18 @@ def to_device(batch: ModelBatch, device: str) -> ModelBatch:
 
 @torch.no_grad()
 def validation_loss(
-    model: NanoEmoX, examples: list, modalities: list[str], batch_size: int, device: str, autocast: torch.autocast
+    model: NanoEmoX,
+    examples: list,
+    modalities: list[str],
+    batch_size: int,
+    device: str,
+    autocast: torch.autocast,
+    bos: int | None = None,
 ) -> float:
     model.eval()
     losses = []
     for start in range(0, len(examples), batch_size):
-        batch = to_device(training_batch(model, examples[start : start + batch_size], modalities), device)
+        batch = to_device(training_batch(model, examples[start : start + batch_size], modalities, bos), device)
         with autocast:
             losses.append(
                 model(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels).loss.item()
@@ -146,22 +158,34 @@ def train_stage(
         phase_sources(features, cfg, stage.data), cfg.train.seed, dist.rank, dist.world, cfg.train.shuffle_buffer
     )
     batch_size, accum = cfg.train.batch_size, cfg.train.grad_accum
+    bos = bos_id(model.tokenizer) if cfg.train.prepend_bos else None
     grouped = LengthGroupedBatches(
-        mixer, batch_size, cfg.train.length_window, lambda ex: training_lengths(model, ex, modalities), cfg.train.seed
+        mixer,
+        batch_size,
+        cfg.train.length_window,
+        lambda examples: training_lengths(model, examples, modalities, bos),
+        cfg.train.seed,
     )
     dev = phase_sources(features, cfg, stage.data, "dev", required=False)  # no dev split: no validation loss
     held_out = validation_examples(dev, VALIDATION_EXAMPLES_PER_SOURCE)
+    held_out = [
+        ex for ex, n in zip(held_out, training_lengths(model, held_out, modalities, bos), strict=True) if n is not None
+    ]
     if state is not None:
         state = load_training(out, model, cfg, optimizer, scheduler, scaler)
         grouped.restore(state.data)
+        grouped.skipped = []  # the restored window's skips were counted before the checkpoint
     state = state or TrainerState()
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trained = speed_switches(model, cfg, trained)
     trainable = [p for p in model.parameters() if p.requires_grad]
     log = MetricsLog(storage.join(run_dir, "logs", stage.name), state.step, enabled=dist.main)
 
-    def next_step_batches() -> list[ModelBatch]:
-        return [training_batch(model, next(grouped), modalities) for _ in range(accum)]
+    def next_step_batches() -> tuple[list[ModelBatch], list[str]]:
+        """One optimizer step's micro-batches, and the over-length samples skipped while drawing them."""
+        grouped.skipped = []
+        batches = [training_batch(model, next(grouped), modalities, bos) for _ in range(accum)]
+        return batches, grouped.skipped
 
     prefetch = Prefetcher(next_step_batches, grouped.state)  # the next step's batches build while this one computes
 
@@ -175,7 +199,14 @@ def train_stage(
         while state.step < stage.steps:
             optimizer.zero_grad(set_to_none=True)
             step_loss, finite = 0.0, True
-            micro_batches, position = prefetch.next()
+            (micro_batches, over_length), position = prefetch.next()
+            if over_length:
+                state.over_length += len(over_length)
+                log.log(state.step, {"skipped_over_length": over_length})
+                bar.write(
+                    f"{stage.name}: skipped {len(over_length)} sample(s) longer than model.lm.max_length: "
+                    + ", ".join(over_length)
+                )
             for micro_batch in micro_batches:
                 batch = to_device(micro_batch, dist.device)
                 with autocast:
@@ -202,7 +233,8 @@ def train_stage(
                 continue
             bad_in_a_row = 0
             scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, cfg.train.grad_clip)
+            clip = cfg.train.grad_clip or float("inf")  # 0: no clipping, the norm is still measured for the log
+            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, clip)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -218,6 +250,7 @@ def train_stage(
                     "grad_norm": float(grad_norm),
                     "samples_per_s": rate,
                     "skipped_steps": state.skipped_steps,
+                    "over_length": state.over_length,
                     "gates": {t: (gate_sums[t] / gate_counts[t]).tolist() for t in gate_sums},
                 }
                 bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}")
@@ -226,7 +259,7 @@ def train_stage(
                 loss_sum, loss_count, window_start, window_samples = 0.0, 0, time.perf_counter(), 0
                 gate_sums, gate_counts = {}, defaultdict(int)
             if held_out and (state.step % cfg.train.eval_every == 0 or state.step == stage.steps):
-                val_loss = validation_loss(model, held_out, modalities, batch_size, dist.device, autocast)
+                val_loss = validation_loss(model, held_out, modalities, batch_size, dist.device, autocast, bos)
                 log.log(state.step, {"val_loss": val_loss})
             if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
                 state.finished = state.step == stage.steps
@@ -248,4 +281,5 @@ def train_stage(
         seconds,
         state.skipped_steps,
         out,
+        over_length=state.over_length,
     )

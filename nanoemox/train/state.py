@@ -32,6 +32,7 @@ class TrainerState:
     finished: bool = False
     samples: int = 0
     skipped_steps: int = 0
+    over_length: int = 0  # samples skipped because prompt + whole answer exceed model.lm.max_length
     data: dict[str, Any] = field(default_factory=dict)
     python_rng: list = field(default_factory=list)
     optimizer_groups: list = field(default_factory=list)

@@ -2,6 +2,7 @@ import numpy as np
 
 from nanoemox.config import cached_layers
 from nanoemox.extract.features import FeatureEncoder
+from nanoemox.extract.sampling import audio_windows
 
 
 def test_tiny_features_have_the_contract_shapes(tiny_cfg):
@@ -22,3 +23,15 @@ def test_random_init_encoders_agree_across_instances(tiny_cfg):
     frames = np.random.default_rng(1).integers(0, 255, (1, 8, 224, 224, 3), dtype=np.uint8)
     first = FeatureEncoder(tiny_cfg.model.encoders).frames(frames)
     assert np.array_equal(first, FeatureEncoder(tiny_cfg.model.encoders).frames(frames))
+
+
+def test_a_clips_speech_features_do_not_depend_on_its_batch_mates(tiny_cfg):
+    rng = np.random.default_rng(3)
+    clips = [
+        audio_windows((rng.standard_normal(16000 * s) * g).astype(np.float32), 8)
+        for s, g in ((3, 1), (5, 9), (1, 0.01))
+    ]
+    encoder = FeatureEncoder(tiny_cfg.model.encoders)
+    alone = encoder.speech(np.stack(clips[:1]))[0]
+    together = encoder.speech(np.stack(clips))[0]
+    assert np.allclose(alone.astype(np.float32), together.astype(np.float32), atol=2e-3)

@@ -41,19 +41,26 @@ def test_next_epoch_reshuffles(shards):
     assert sorted(first) == sorted(second) and first != second and stream.epoch == 1
 
 
-def test_mixer_samples_tasks_with_the_configured_weights(shards):
+@pytest.mark.parametrize("weighting", ["uniform", "size"])
+def test_mixer_samples_tasks_and_datasets_with_the_configured_weights(shards, weighting):
     cfg = load_config(
         preset="tiny",
         overrides=[
             "train.phases.3.datasets={mer: [meld, avamerg], ov-mer: [mer-caption+], mir: [mintrec], "
-            "eri: [mer-caption+], erg: [avamerg]}"
+            "eri: [mer-caption+], erg: [avamerg]}",
+            f"train.dataset_weighting={weighting}",
         ],
     )
     sources = phase_sources(shards, cfg, "3")
-    assert {(s.task, s.dataset): round(s.weight, 4) for s in sources}[("mer", "meld")] == round(0.18 * 30 / 40, 4)
-    counts = Counter(task for task, _ in islice(TaskMixer(sources, seed=0, buffer=4), 3000))
+    counts = Counter(
+        (task, sample.record["dataset"]) for task, sample in islice(TaskMixer(sources, seed=0, buffer=4), 3000)
+    )
     for task, weight in {"mer": 18, "ov-mer": 28, "mir": 5, "eri": 31, "erg": 18}.items():
-        assert abs(counts[task] / 3000 - weight / 100) < 0.03, task
+        drawn = sum(n for (t, _), n in counts.items() if t == task)
+        assert abs(drawn / 3000 - weight / 100) < 0.03, task
+    # mer is fed by meld (30 clips) and avamerg (10): equally often, or 3:1 by size
+    meld_share = counts["mer", "meld"] / (counts["mer", "meld"] + counts["mer", "avamerg"])
+    assert abs(meld_share - (0.5 if weighting == "uniform" else 0.75)) < 0.06, meld_share
 
 
 def test_mixer_state_replays_the_same_stream(shards):
