@@ -198,7 +198,8 @@ trainable part, against the GPU's dense bf16 peak.
 {rows}
 | scoring: batched greedy generation, 16 clips x 32 new tokens | {generate:.1f} clips/s | | | |
 
-The paper trains 345,000 steps of batch 3 in 32 h on one RTX 4090: about 9 samples/s.
+The paper trains 345,000 steps of batch 3 in 32 h on one RTX 4090: about 9 samples/s if each step sees one batch
+(the published code; FIDELITY.md), 36 with the paper's gradient accumulation 4.
 """
     if args.device.startswith("cuda"):
         update_section(f"gpu-{name.replace(' ', '-')}", body)

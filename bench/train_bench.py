@@ -97,7 +97,8 @@ def main() -> None:
 - Shards / in memory: **{shard_rate / memory_rate:.2f}** (target >= 0.95).
 - Shards / decode-every-step: **{shard_rate / video_rate:.1f}x** faster, with the tiny encoders; with the full
   CLIP-L, HuBERT-L and FaceXFormer the gap grows (see the GPU section).
-- The paper: 345,000 steps of batch 3 in 32 h on one RTX 4090, about 9 samples/s.
+- The paper: 345,000 steps of batch 3 in 32 h on one RTX 4090, about 9 samples/s if each step sees one batch
+  (the published code; FIDELITY.md), 36 with the paper's gradient accumulation 4.
 """
     update_section("train", body)
     print(body)

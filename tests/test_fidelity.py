@@ -12,6 +12,7 @@ from nanoemox.batching import training_batch, training_lengths
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.encoders.facexformer import build_face_encoder
+from nanoemox.errors import NanoEmoXError
 from nanoemox.model.inputs import IGNORE_INDEX, bos_id
 from nanoemox.model.prompts import ANSWER_END
 from nanoemox.synth import write_feature_shards
@@ -98,6 +99,16 @@ def test_over_length_samples_are_skipped_counted_and_named(published_shards, tmp
     assert state["over_length"] == len(named) == logged[-1]["over_length"] > 0
     assert f"{state['over_length']} over-length samples skipped" in out.out
     assert named[0] in out.out + out.err  # named in the console as well
+
+
+def test_a_limit_no_sample_fits_stops_with_a_clear_error(published_shards):
+    cfg = load_config(preset=PUBLISHED, overrides=[*JOINT, "model.lm.max_length=8"])
+    model = make_model(cfg)
+    mixer = TaskMixer(phase_sources(published_shards, cfg, "3"), seed=0, buffer=4)
+    grouped = LengthGroupedBatches(mixer, 2, 1, lambda examples: [None] * len(examples))  # nothing fits
+    with pytest.raises(NanoEmoXError, match=r"1000 samples in a row do not fit model.lm.max_length"):
+        next(grouped)
+    assert training_lengths(model, list(islice(mixer, 3))) == [None] * 3
 
 
 def test_published_training_puts_im_start_before_each_prompt(published_shards):

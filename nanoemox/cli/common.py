@@ -19,7 +19,8 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--preset",
-        help="full (the paper's sizes, default) or tiny (small, random init)",
+        help="full (the paper's sizes, default), tiny (small, random init), published-code (the published code's "
+        "choices, FIDELITY.md); stack them left to right: tiny,published-code",
     )
     parser.add_argument(
         "--set",

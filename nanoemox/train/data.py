@@ -133,6 +133,7 @@ class TaskMixer:
 
 
 Example = tuple[str, ShardSample]
+MAX_SKIPPED_IN_A_ROW = 1000  # over-length samples drawn with none fitting: the limit is too low for the data
 
 
 class LengthGroupedBatches:
@@ -175,14 +176,22 @@ class LengthGroupedBatches:
         self.start, self.served = self.mixer.state(), 0
         drawn: list[Example] = []
         lengths: list[int] = []
+        in_a_row = 0
         while len(drawn) < self.batch_size * self.window:
             more = list(itertools.islice(self.examples, self.batch_size * self.window - len(drawn)))
             for (task, sample), length in zip(more, self.lengths(more), strict=True):
                 if length is None:
                     self.skipped.append(f"{task} {sample.record.get('dataset')}/{sample.record.get('id', sample.key)}")
+                    in_a_row += 1
                 else:
                     drawn.append((task, sample))
                     lengths.append(length)
+                    in_a_row = 0
+            if in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                raise NanoEmoXError(
+                    f"{in_a_row} samples in a row do not fit model.lm.max_length with their whole answer "
+                    f"(e.g. {self.skipped[-1]}); raise model.lm.max_length or drop the dataset from the phase"
+                )
         ordered = [drawn[i] for i in sorted(range(len(drawn)), key=lengths.__getitem__)]  # stable: ties keep order
         self.batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
         random.Random(f"{self.seed}/window/{self.windows}").shuffle(self.batches)
