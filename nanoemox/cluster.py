@@ -63,3 +63,12 @@ def route_ray_logs(path: Path | None) -> None:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def require_gpus(needed: float, flag: str) -> None:
+    """Refuse to start a job whose actors ask for more GPUs than Ray sees (Ray would wait for them forever)."""
+    import ray
+
+    have = ray.cluster_resources().get("GPU", 0.0)
+    if needed > have:
+        raise NanoEmoXError(f"{flag}: needs {needed:g} GPU(s) but Ray sees {have:g}; use --num-gpus 0 to run on CPU")

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 VIDEO_CODECS = {".mp4": "libx264", ".mkv": "libx264", ".avi": "mpeg4", ".flv": "flv"}
 
@@ -62,22 +63,29 @@ def write_clip(
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
     seed: int = 0,
     lossless: bool = False,
+    shape: tuple[int, int] | None = None,
+    video: bool = True,
 ) -> Path:
     """Write a clip with PyAV: the container from the suffix (mp4, mkv, avi, flv), AAC 16 kHz mono audio if given;
-    `lossless` (H.264 only) makes the decoded pixels the same on every run, for a reproducible demo."""
+    `lossless` (H.264 only) makes the decoded pixels the same on every run, for a reproducible demo. `shape`
+    (width, height) squeezes the square frames to another size; `video=False` writes the audio track only."""
     import av  # here, so records and feature shards can be made where PyAV is not installed (bench/gpu_bench.py)
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         options = {"qp": "0"} if lossless else {}  # lossy x264 output varies from run to run; lossless does not
-        video = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options=options)
-        video.width = video.height = size
-        video.pix_fmt = "yuv420p"
+        if video:
+            stream = container.add_stream(VIDEO_CODECS[path.suffix], rate=fps, options=options)
+            stream.width, stream.height = shape or (size, size)
+            stream.pix_fmt = "yuv420p"
         sound = container.add_stream("aac", rate=16000, layout="mono") if audio is not None else None
-        for frame in clip_frames(seconds, fps, size, face, tint, seed):
-            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(video.encode())
+        for frame in clip_frames(seconds, fps, size, face, tint, seed) if video else []:
+            if shape:
+                frame = np.asarray(Image.fromarray(frame).resize(shape))
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        if video:
+            container.mux(stream.encode())
         if sound is not None:
             samples = audio.reshape(1, -1).astype(np.float32)
             step = 1024
@@ -99,8 +107,9 @@ MELD_HEADER = "Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_
 def write_meld_corpus(root: Path, clips: list[dict], split: str = "test") -> Path:
     """A MELD-format corpus: `{split}_sent_emo.csv` plus generated mp4 clips.
 
-    Each dict may set seconds, fps, size, audio (bool), face (bool), emotion, and `file`
-    ("ok", "corrupt", "missing", "dir").
+    Each dict may set seconds, fps, size, shape ((width, height)), audio (bool), video (bool), face (bool),
+    emotion, dialogue and utterance (the clip's ids, default i and 0), and `file` ("ok", "corrupt", "missing",
+    "dir").
     """
     from nanoemox.datasets.readers.meld import CLIP_FOLDERS
 
@@ -109,12 +118,15 @@ def write_meld_corpus(root: Path, clips: list[dict], split: str = "test") -> Pat
     rows = [MELD_HEADER]
     for i, clip in enumerate(clips):
         emotion = clip.get("emotion", "joy")
-        rows.append(f"{i + 1},Line {i},Ann,{emotion},positive,{i},0,1,1,0,1")
-        path, seconds = folder / f"dia{i}_utt0.mp4", clip.get("seconds", 2.5)
+        dialogue, utterance = clip.get("dialogue", i), clip.get("utterance", 0)
+        rows.append(f"{i + 1},Line {i},Ann,{emotion},positive,{dialogue},{utterance},1,1,0,1")
+        path, seconds = folder / f"dia{dialogue}_utt{utterance}.mp4", clip.get("seconds", 2.5)
         kind = clip.get("file", "ok")
         if kind == "ok":
             audio = voice(seconds, seed=i) if clip.get("audio", True) else None
-            write_clip(path, seconds, clip.get("fps", 10), clip.get("size", 256), audio, clip.get("face", True), seed=i)
+            fps, size, face = clip.get("fps", 10), clip.get("size", 256), clip.get("face", True)
+            shape, video = clip.get("shape"), clip.get("video", True)
+            write_clip(path, seconds, fps, size, audio, face, seed=i, shape=shape, video=video)
         elif kind == "corrupt":
             write_clip(path, seconds, audio=voice(seconds), seed=i)
             path.write_bytes(path.read_bytes()[:1500])  # truncated: the index is missing

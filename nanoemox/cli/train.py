@@ -1,13 +1,20 @@
 """`nanoemox-train`: the P2E curriculum (or joint / reverse) on cached features; one GPU, or many with torchrun."""
 
+from __future__ import annotations
+
 import argparse
 import sys
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_yaml, writing
+
+if TYPE_CHECKING:
+    from nanoemox.train.loop import Distributed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,13 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
-    from nanoemox.config import save_config
-    from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
-    from nanoemox.train.stages import plan_stages
+    import torch
+
+    from nanoemox.locks import locked
+    from nanoemox.train.loop import Distributed
+    from nanoemox.train.state import recover_run
 
     features, run_dir = args.features, storage.join(args.out, args.run or args.strategy)
     if not storage.is_dir(features):
         raise NanoEmoXError(f"features folder {features} does not exist; run nanoemox-extract first")
+    dist = Distributed.from_env(args.device)
+    with locked(run_dir, "nanoemox-train") if dist.main else nullcontext():  # one job per run; ranks share it
+        if dist.main:
+            recover_run(run_dir)
+        if dist.world > 1:
+            torch.distributed.barrier()
+        train_run(cfg, args, features, run_dir, dist)
+    return 0
+
+
+def train_run(cfg: PipelineConfig, args: argparse.Namespace, features: str, run_dir: str, dist: Distributed) -> None:
+    """Check every stage's inputs, then train the stages in order (holding the run's lock)."""
+    from nanoemox.config import save_config
+    from nanoemox.train.loop import check_stage_inputs, train_stage
+    from nanoemox.train.stages import plan_stages
+
     stages = plan_stages(cfg, args.strategy, args.phase, args.branch)
     planned = {s.name for s in stages}
     for stage in stages:  # every check before any compute
@@ -60,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.resume:
         check_same_run(cfg, run_dir)
-    dist = Distributed.from_env(args.device)
     with writing(run_dir):
         if dist.main:
             save_config(cfg, run_dir)
@@ -68,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
             result = train_stage(cfg, stage, features, run_dir, args.resume, dist)
             if dist.main:
                 print(result.line())
-    return 0
 
 
 CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # may change on --resume

@@ -8,16 +8,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
 
 from nanoemox import storage
-from nanoemox.cluster import start_ray
+from nanoemox.cluster import require_gpus, start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Record
 from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.locks import locked
 from nanoemox.progress import progress
 from nanoemox.shards.contract import build_contract
 from nanoemox.shards.writer import ShardWriter
@@ -95,8 +97,12 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     return dataset.iter_rows()
 
 
-def open_split(cfg: PipelineConfig, options: ExtractOptions, split: str) -> tuple[ShardWriter, ExtractSummary]:
+def open_split(
+    cfg: PipelineConfig, options: ExtractOptions, split: str, locks: ExitStack
+) -> tuple[ShardWriter, ExtractSummary]:
+    """The split's writer, once this job holds the split's lock (a second job writing it is refused)."""
     split_dir = storage.join(options.out, options.dataset, split)
+    locks.enter_context(locked(split_dir, "nanoemox-extract"))
     writer = ShardWriter(
         split_dir,
         build_contract(cfg),
@@ -130,6 +136,11 @@ def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSum
 def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSummary]:
     """Extract every requested split of one or more datasets in one Ray Data pass (actors start once);
     returns one summary per split."""
+    with ExitStack() as locks:
+        return _extract(cfg, jobs, locks)
+
+
+def _extract(cfg: PipelineConfig, jobs: tuple[ExtractOptions, ...], locks: ExitStack) -> list[ExtractSummary]:
     opened: dict[tuple[str, str], tuple[ShardWriter, ExtractSummary]] = {}
     todo: list[Record] = []
     for options in jobs:
@@ -141,7 +152,7 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
         for split, records in plans.items():
             if not records:
                 continue
-            writer, summary = opened[(options.dataset, split)] = open_split(cfg, options, split)
+            writer, summary = opened[(options.dataset, split)] = open_split(cfg, options, split, locks)
             pending = [r for r in records if r.id not in writer.done]
             summary.skipped = len(records) - len(pending)
             todo += pending
@@ -149,6 +160,8 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
     started = time.perf_counter()
     if todo:
         start_ray(cfg.extract.address, cfg.extract.num_cpus, storage.local_folder(jobs[0].out))
+        gpus = cfg.extract.num_gpus
+        require_gpus(min(gpus, 1.0) * max(1, int(gpus)), f"--num-gpus {gpus:g}")  # as feature_rows asks
     names = ", ".join(sorted({options.dataset for options in jobs}))
     with progress(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:

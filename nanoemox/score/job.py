@@ -10,6 +10,7 @@ import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -18,10 +19,11 @@ import torch
 
 from nanoemox import storage
 from nanoemox.batching import generation_batch, prompt_lengths
-from nanoemox.cluster import start_ray
+from nanoemox.cluster import require_gpus, start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
-from nanoemox.files import jsonl_objects
+from nanoemox.files import read_text
+from nanoemox.locks import locked
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.progress import progress
@@ -94,11 +96,49 @@ def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[S
     return rows
 
 
-def open_predictions(path: str | Path) -> tuple[IO[str] | storage.ObjectLog, set[tuple[str, str]]]:
-    """The predictions file reopened for appending, a torn last line (a killed job) dropped, and the (id, task)
-    pairs already in it."""
-    rows = [row for row in jsonl_objects(path) if "id" in row and "task" in row] if storage.is_file(path) else []
-    return storage.open_log(path, [json.dumps(row) + "\n" for row in rows]), {(row["id"], row["task"]) for row in rows}
+Done = set[tuple[str, str, str]]  # (dataset, clip id, task) of the lines a predictions file already holds
+
+
+def open_predictions(path: str | Path) -> tuple[IO[str] | storage.ObjectLog, Done]:
+    """The predictions file reopened for appending with every complete line it holds, of any run (a torn last
+    line of a killed job is ended if it is whole JSON, else dropped: only then is the file replaced, atomically),
+    and what it already holds."""
+    lines = read_text(path, "predictions file").splitlines(keepends=True) if storage.is_file(path) else []
+    torn = bool(lines) and not lines[-1].endswith("\n")
+    if torn:
+        try:
+            json.loads(lines[-1])
+            lines[-1] += "\n"
+        except ValueError:
+            lines.pop()
+    rows = [row for row in map(json_object, lines) if "id" in row and "task" in row]
+    sink = storage.open_log(path, lines if torn else None)
+    return sink, {(row.get("dataset"), row["id"], row["task"]) for row in rows}
+
+
+def json_object(line: str) -> dict:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def pending(samples: Iterable[ShardSample], task: str, done: Done) -> Iterator[ShardSample]:
+    return (s for s in samples if (s.record["dataset"], s.record["id"], task) not in done)
+
+
+def skipped(done: Done, dataset: str, tasks: list[str]) -> int:
+    return sum(1 for name, _, task in done if name == dataset and task in tasks)
+
+
+@contextmanager
+def predictions_file(out: str | Path) -> Iterator[tuple[Done, IO[str] | storage.ObjectLog]]:
+    """Hold the file's lock (a second scoring job writing it is refused), read what it holds, append to it."""
+    with locked(out, "nanoemox-score"):
+        sink, done = open_predictions(out)
+        with sink:
+            yield done, sink
 
 
 def batches(
@@ -122,24 +162,20 @@ def score_in_process(
 ) -> ScoreSummary:
     index = checked_index(split_dir, cfg)
     summary = split_summary(split_dir, index)
-    model = load_model(cfg, checkpoint, device)
-    sink, done = open_predictions(out)
-    started = time.perf_counter()
-    with (
-        sink,
-        progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
-    ):
-        for task in tasks:
-            todo = (s for s in iter_split(split_dir, cfg) if (s.record["id"], task) not in done)
-            for chunk in batches(model, cfg, task, todo):
-                with torch.inference_mode():
-                    rows = predict(model, cfg, task, chunk, device)
-                sink.writelines(json.dumps(row) + "\n" for row in rows)
-                sink.flush()
-                summary.written += len(rows)
-                summary.truncated += sum(row["truncated"] for row in rows)
-                bar.update(len(rows))
-    summary.skipped = len(done)
+    with predictions_file(out) as (done, sink):
+        model = load_model(cfg, checkpoint, device)
+        started = time.perf_counter()
+        with progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar:
+            for task in tasks:
+                for chunk in batches(model, cfg, task, pending(iter_split(split_dir, cfg), task, done)):
+                    with torch.inference_mode():
+                        rows = predict(model, cfg, task, chunk, device)
+                    sink.writelines(json.dumps(row) + "\n" for row in rows)
+                    sink.flush()
+                    summary.written += len(rows)
+                    summary.truncated += sum(row["truncated"] for row in rows)
+                    bar.update(len(rows))
+        summary.skipped = skipped(done, summary.dataset, tasks)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -157,8 +193,7 @@ class ShardScorer:
         for url in batch["url"]:
             samples = [to_sample(DECODER(raw)) for raw in all_samples([url])]
             for task in self.tasks:
-                todo = (s for s in samples if (s.record["id"], task) not in self.done)
-                for chunk in batches(self.model, self.cfg, task, todo):
+                for chunk in batches(self.model, self.cfg, task, pending(samples, task, self.done)):
                     with torch.inference_mode():
                         lines += [json.dumps(r) for r in predict(self.model, self.cfg, task, chunk, self.device)]
         return {"line": lines}
@@ -176,28 +211,26 @@ def score_on_ray(
     import ray
 
     start_ray(address, log_dir=storage.local_folder(storage.parent(out)))
+    require_gpus(gpus, f"--num-gpus {gpus}")
     index = checked_index(split_dir, cfg)
     summary = split_summary(split_dir, index)
-    sink, done = open_predictions(out)
     device = "cuda" if gpus else "cpu"
-    dataset = ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]).map_batches(
-        ShardScorer,
-        fn_constructor_args=(cfg, checkpoint, tasks, done, device),
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=max(gpus, 1)),
-        num_gpus=1 if gpus else 0,
-    )
-    started = time.perf_counter()
-    with (
-        sink,
-        progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar,
-    ):
-        for row in dataset.iter_rows():
-            sink.write(row["line"] + "\n")
-            sink.flush()
-            summary.written += 1
-            summary.truncated += json.loads(row["line"])["truncated"]
-            bar.update()
-    summary.skipped = len(done)
+    with predictions_file(out) as (done, sink):
+        dataset = ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]).map_batches(
+            ShardScorer,
+            fn_constructor_args=(cfg, checkpoint, tasks, done, device),
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=max(gpus, 1)),
+            num_gpus=1 if gpus else 0,
+        )
+        started = time.perf_counter()
+        with progress(total=index["total"] * len(tasks), desc=f"score {summary.dataset}", unit="clip") as bar:
+            for row in dataset.iter_rows():
+                sink.write(row["line"] + "\n")
+                sink.flush()
+                summary.written += 1
+                summary.truncated += json.loads(row["line"])["truncated"]
+                bar.update()
+        summary.skipped = skipped(done, summary.dataset, tasks)
     summary.seconds = time.perf_counter() - started
     return summary

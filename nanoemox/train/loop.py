@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import defaultdict
@@ -29,6 +30,8 @@ from nanoemox.train.stages import Stage
 from nanoemox.train.state import TrainerState, load_training, read_state, save_training
 
 VALIDATION_EXAMPLES_PER_SOURCE = 64
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -175,6 +178,9 @@ def train_stage(
         state = load_training(out, model, cfg, optimizer, scheduler, scaler)
         grouped.restore(state.data)
         grouped.skipped = []  # the restored window's skips were counted before the checkpoint
+        logger.info("%s: resuming from the checkpoint in %s at step %d of %d", stage.name, out, state.step, stage.steps)
+    elif resume:
+        logger.info("%s: no checkpoint in %s; starting at step 0", stage.name, out)
     state = state or TrainerState()
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trained = speed_switches(model, cfg, trained)

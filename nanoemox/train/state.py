@@ -1,10 +1,13 @@
 """Resumable training checkpoints: heads + LoRA (the model checkpoint) plus optimizer, scheduler, RNG and data
-position, all in safetensors and JSON, written to a temporary folder and swapped in atomically (on object
-storage: uploaded to a new folder, then published by a marker written last)."""
+position, all in safetensors and JSON. Locally: written to `<stage>.tmp` and swapped in so that a kill at any
+instant leaves one complete checkpoint (`recover` finishes an interrupted swap); on object storage: uploaded to
+a new folder, then published by a marker written last."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import random
 import shutil
 import tempfile
@@ -22,8 +25,10 @@ from nanoemox.files import read_json, read_safetensors
 from nanoemox.model.checkpoint import MARKER_FILE, checkpoint_folder, load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 
-STATE_FILE = "trainer_state.json"
+STATE_FILE = "trainer_state.json"  # written last: a folder holding it is a complete checkpoint
 ADAMW_SLOTS = ("step", "exp_avg", "exp_avg_sq")  # what AdamW (build_optimizer) keeps per parameter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -89,11 +94,7 @@ def save_training(
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     write_training(tmp, model, cfg, optimizer, scheduler, scaler, state)
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    recover(out)
 
 
 def publish_remote(local: Path, out: str, step: int) -> None:
@@ -132,7 +133,32 @@ def write_training(
     state.optimizer_groups = optimizer_state["param_groups"]
     state.scheduler = scheduler.state_dict()
     state.scaler = scaler.state_dict() if scaler.is_enabled() else {}
-    (tmp / STATE_FILE).write_text(json.dumps(asdict(state)))
+    (tmp / (STATE_FILE + ".part")).write_text(json.dumps(asdict(state)))
+    os.replace(tmp / (STATE_FILE + ".part"), tmp / STATE_FILE)
+
+
+def recover(out: Path) -> None:
+    """Swap a complete `<out>.tmp` in for `out` (keeping the old one as `<out>.old` until the new one is in place),
+    and drop leftovers. The swap is this function, so re-running it after a kill at any step finishes it."""
+    tmp, old = out.with_name(out.name + ".tmp"), out.with_name(out.name + ".old")
+    if (tmp / STATE_FILE).is_file():
+        if out.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+        tmp.rename(out)
+    shutil.rmtree(tmp, ignore_errors=True)  # a temporary folder the kill left unfinished
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_run(run_dir: str | Path) -> None:
+    """`recover` every stage folder of a run whose checkpoint swap was interrupted; call it holding the run's lock.
+    (On object storage the marker written last publishes a checkpoint, so there is no swap to finish.)"""
+    if storage.is_url(run_dir):
+        return
+    leftovers = [p for pattern in ("*.tmp", "*.old") for p in Path(run_dir).glob(pattern) if p.is_dir()]
+    for out in sorted({p.with_suffix("") for p in leftovers}):
+        log.info("%s: completing a checkpoint save that a kill interrupted", out)
+        recover(out)
 
 
 def read_state(out: str | Path) -> TrainerState | None:

@@ -1,0 +1,77 @@
+"""Issue 13 item 1: any failure of one clip, at any stage, is that clip's failure row and the job goes on; frames
+too thin or tiny for a face extract with the face mask off; extract.decode_timeout_s must be finite."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nanoemox.cli.extract import main as extract_main
+from nanoemox.config import ConfigError, load_config
+from nanoemox.datasets import open_dataset
+from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.shards.index import read_index
+from nanoemox.synth import write_meld_corpus
+
+
+@pytest.fixture(scope="module")
+def decoded(tmp_path_factory):
+    """A DecodeStage (tiny preset) and the records of a 3-clip corpus."""
+    root = write_meld_corpus(tmp_path_factory.mktemp("meld"), [{"seconds": 2.0, "size": 128}] * 3)
+    stage = DecodeStage(load_config(preset="tiny"))
+    yield stage, list(open_dataset("meld", root).read("test"))
+    stage.decoder.close()
+
+
+def test_an_exception_in_any_decode_step_is_the_clips_failure(decoded):
+    stage, records = decoded
+    cropper = stage.cropper
+
+    def broken(frames):
+        raise RuntimeError("detector exploded\nsecond line")
+
+    stage.cropper = broken  # a fault in the face step, whatever its cause
+    try:
+        row = stage.process(records[0])
+    finally:
+        stage.cropper = cropper
+    assert (row["stage"], row["error"]) == ("faces", "RuntimeError: detector exploded")
+    assert not row["has_video"] and not row["has_audio"] and not row["frames"].any()
+    assert json.loads(row["record"])["id"] == "dia0_utt0"
+    good = stage.process(records[1])  # the same stage goes on with the next clip
+    assert not good["error"] and good["has_video"] and good["has_audio"] and good["face_mask"].any()
+
+
+def test_a_clip_that_breaks_its_encoder_batch_fails_alone(decoded):
+    stage, records = decoded
+    rows = [stage.process(record) for record in records]
+    rows[1]["windows"] = np.full_like(rows[1]["windows"], np.nan)  # audio that makes HuBERT output NaN
+    batch = {key: [row[key] for row in rows] for key in rows[0]}
+    encoded = EncodeStage(load_config(preset="tiny"))(batch)
+    assert encoded["stage"] == ["", "encode", ""]
+    assert encoded["error"][1] == "FloatingPointError: the hubert features are not finite (NaN or inf)"
+    for i in (0, 2):  # its neighbours keep their features
+        assert not encoded["error"][i] and np.isfinite(encoded["hubert"][i]).all() and encoded["hubert"][i].any()
+        assert encoded["clip"][i].any() and encoded["face"][i].any()
+
+
+def test_thin_and_tiny_frames_extract_with_no_face_and_the_job_goes_on(tmp_path, capsys):
+    clips = [{"seconds": 2.0}, {"shape": (4000, 100)}, {"shape": (640, 40)}, {"size": 16}]
+    root = write_meld_corpus(tmp_path / "meld", clips)
+    argv = ["--dataset", "meld", "--root", str(root), "--out", str(tmp_path / "shards"), "--preset", "tiny"]
+    argv += ["--num-cpus", "2", "--shard-size", "1"]
+    assert extract_main([*argv, "--limit", "1"]) == 0
+    split = tmp_path / "shards" / "meld" / "test"
+    first = read_index(split)["shards"][0]
+    assert extract_main(argv) == 0
+    assert "3 clips written, 1 already done, 0 failed, 3 without a face (24 frames)" in capsys.readouterr().out
+    index = read_index(split)
+    assert index["shards"][0] == first  # the clip done before is kept as it was
+    assert [s["ids"][0] for s in index["shards"]] == [f"dia{i}_utt0" for i in range(4)]
+    assert not (split / "failures.jsonl").read_text()
+
+
+@pytest.mark.parametrize("value", ["inf", ".nan", "-1"])
+def test_decode_timeout_must_be_a_finite_positive_number(value):
+    with pytest.raises(ConfigError, match=r"'extract.decode_timeout_s' must be"):
+        load_config(preset="tiny", overrides=[f"extract.decode_timeout_s={value}"])
