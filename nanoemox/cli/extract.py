@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args.overrides += [
         f"{key}={getattr(args, flag)}" for flag, key in FLAG_KEYS.items() if getattr(args, flag) is not None
     ]
+    if args.limit is not None and args.limit < 1:
+        raise NanoEmoXError(f"--limit {args.limit}: must be 1 or more (the first N clips of each split)")
     cfg = config_from_args(args)
     root = args.root or cfg.datasets.get(args.dataset)
     if root is None:

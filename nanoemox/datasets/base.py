@@ -49,6 +49,7 @@ class DatasetReader:
         self.layout = layout or self.detect_layout()
         self.lenient = lenient
         self.skipped: list[str] = []  # with --lenient: one message per skipped row
+        self.absent: dict[str, Path] = {}  # split -> the annotation file it was read from, found missing
 
     def detect_layout(self) -> str:
         """Pick the layout from the files on disk; raise DatasetError saying what was looked for."""
@@ -137,8 +138,9 @@ def rebase(published_path: str, root: Path, keep: int = 2) -> str:
 
 
 def clean_id(name: str) -> str:
-    """A record id from a dataset name: no dots or brackets (WebDataset keys)."""
-    return name.replace("[", "_").replace("]", "").replace(".", "_")
+    """A record id from a dataset name: no brackets. Dots stay (shard keys escape them), so `a.1` and `a_1` stay
+    two clips."""
+    return name.replace("[", "_").replace("]", "")
 
 
 def split_of_file(path: Path, splits: tuple[str, ...]) -> str | None:

@@ -38,10 +38,15 @@ class DecordBackend:
 
     def frames(
         self, path: str, start: float | None, end: float | None, count: int, sampling: str
-    ) -> tuple[np.ndarray, dict]:
+    ) -> tuple[np.ndarray | None, dict]:
         import decord
 
-        reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+        try:
+            reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+        except decord.DECORDError as err:
+            if "video stream" in str(err):  # an audio-only file
+                return None, {}
+            raise
         fps, total = reader.get_avg_fps(), len(reader)
         first = int((start or 0.0) * fps)
         last = min(total, int(np.ceil(end * fps))) if end is not None else total
@@ -71,10 +76,15 @@ class TorchCodecBackend:
 
     def frames(
         self, path: str, start: float | None, end: float | None, count: int, sampling: str
-    ) -> tuple[np.ndarray, dict]:
+    ) -> tuple[np.ndarray | None, dict]:
         from torchcodec.decoders import VideoDecoder
 
-        decoder = VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=1)
+        try:
+            decoder = VideoDecoder(path, dimension_order="NHWC", num_ffmpeg_threads=1)
+        except (ValueError, RuntimeError) as err:
+            if "video stream" in str(err):  # an audio-only file
+                return None, {}
+            raise
         meta = decoder.metadata
         duration = float(meta.duration_seconds or 0.0)
         begin = start or 0.0

@@ -17,6 +17,7 @@ from nanoemox import storage
 from nanoemox.cluster import require_gpus, start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
+from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
 from nanoemox.extract.stages import DecodeStage, EncodeStage
 from nanoemox.locks import locked
@@ -37,6 +38,7 @@ class ExtractSummary:
     no_face_clips: int = 0  # clips with video but no face in any frame
     no_face_frames: int = 0
     no_audio: int = 0
+    no_video: int = 0  # audio-only clips
     bytes_written: int = 0
     seconds: float = 0.0
 
@@ -45,7 +47,8 @@ class ExtractSummary:
         return (
             f"{self.dataset}/{self.split}: {self.done} clips written, {self.skipped} already done, "
             f"{self.failed} failed, {self.no_face_clips} without a face ({self.no_face_frames} frames), "
-            f"{self.no_audio} without audio; {self.bytes_written / 1e6:.1f} MB ({per_clip:.0f} KB/clip)"
+            f"{self.no_audio} without audio, {self.no_video} without video; "
+            f"{self.bytes_written / 1e6:.1f} MB ({per_clip:.0f} KB/clip)"
         )
 
 
@@ -97,6 +100,27 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     return dataset.iter_rows()
 
 
+def first_of_each_id(records: list[Record]) -> tuple[list[Record], list[Record]]:
+    """The first record of each id, and the later records whose id is taken (they cannot be stored under it)."""
+    first: dict[str, Record] = {}
+    repeats = []
+    for record in records:
+        if record.id in first:
+            repeats.append(record)
+        else:
+            first[record.id] = record
+    return list(first.values()), repeats
+
+
+def empty_splits(reader: DatasetReader, plans: dict[str, list[Record]]) -> str:
+    """Why each empty split is empty: its annotation file is missing, or holds no rows."""
+    return "; ".join(
+        f"{split}: {reader.absent[split]} not found" if split in reader.absent else f"{split}: no rows in {reader.root}"
+        for split, records in plans.items()
+        if not records
+    )
+
+
 def open_split(
     cfg: PipelineConfig, options: ExtractOptions, split: str, locks: ExitStack
 ) -> tuple[ShardWriter, ExtractSummary]:
@@ -123,6 +147,7 @@ def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSum
         summary.no_face_clips += 1
     summary.no_face_frames += int((~face_mask).sum()) if has_video else 0
     summary.no_audio += not has_audio
+    summary.no_video += not has_video
     meta = {
         "record": record,
         "media": json.loads(row["meta"]),
@@ -143,25 +168,35 @@ def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSumma
 def _extract(cfg: PipelineConfig, jobs: tuple[ExtractOptions, ...], locks: ExitStack) -> list[ExtractSummary]:
     opened: dict[tuple[str, str], tuple[ShardWriter, ExtractSummary]] = {}
     todo: list[Record] = []
+    repeated: list[Record] = []
     for options in jobs:
         reader = open_dataset(options.dataset, options.root, options.layout, options.lenient)
         splits = [options.split] if options.split else list(reader.splits)
         plans = {split: list(reader.read(split))[: options.limit] for split in splits}
         for message in reader.skipped:
             log.warning("%s (--lenient)", message)
+        if (options.split and not plans[options.split]) or not any(plans.values()):
+            raise DatasetError(f"{options.dataset}: no records to extract ({empty_splits(reader, plans)})")
         for split, records in plans.items():
             if not records:
                 continue
             writer, summary = opened[(options.dataset, split)] = open_split(cfg, options, split, locks)
-            pending = [r for r in records if r.id not in writer.done]
-            summary.skipped = len(records) - len(pending)
+            unique, repeats = first_of_each_id(records)
+            repeated += repeats
+            pending = [r for r in unique if r.id not in writer.done]
+            summary.skipped = len(unique) - len(pending)
             todo += pending
-    logs = {key: storage.open_log(writer.failures_path, []) for key, (writer, _) in opened.items()}
     started = time.perf_counter()
     if todo:
         start_ray(cfg.extract.address, cfg.extract.num_cpus, storage.local_folder(jobs[0].out))
         gpus = cfg.extract.num_gpus
         require_gpus(min(gpus, 1.0) * max(1, int(gpus)), f"--num-gpus {gpus:g}")  # as feature_rows asks
+    logs = {key: storage.open_log(writer.failures_path, []) for key, (writer, _) in opened.items()}
+    for record in repeated:  # a second clip with an id already taken would overwrite or be dropped: list it
+        key = (record.dataset, record.split)
+        opened[key][1].failed += 1
+        error = f"{record.video or record.audio or record.frames_dir}: an earlier clip of the split has id {record.id}"
+        logs[key].write(json.dumps({"id": record.id, "stage": "id", "error": error}) + "\n")
     names = ", ".join(sorted({options.dataset for options in jobs}))
     with progress(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def _index_problem(index: Any) -> str | None:
         kinds = (("file", str), ("count", int), ("ids", list))
         if not all(isinstance(fields.get(key), kind) for key, kind in kinds):
             return f"shards[{number}] must hold file (text), count (number) and ids (list)"
+        if fields["file"] in ("", ".", "..") or posixpath.basename(fields["file"]) != fields["file"]:
+            return f"shards[{number}] file {fields['file']!r} is not a file name inside its folder"
     return None
 
 

@@ -18,8 +18,9 @@ def shard_name(number: int) -> str:
 
 
 def sample_key(clip_id: str) -> str:
-    """WebDataset keys may not contain dots (they separate the key from the member type)."""
-    return clip_id.replace(".", "_")
+    """The clip's WebDataset key. Keys may not contain dots (they separate the key from the member type), so '.'
+    is written %2E and '%' %25: distinct ids keep distinct keys. The id itself is in the JSON record."""
+    return clip_id.replace("%", "%25").replace(".", "%2E")
 
 
 class ShardWriter:

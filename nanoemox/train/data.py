@@ -9,6 +9,7 @@ it and skipping the consumed raw samples (before decoding) replays the same stre
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import random
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import webdataset as wds
 
 from nanoemox import storage
@@ -26,6 +28,9 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.shards.index import INDEX_FILE
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.tasks import has_labels
+
+log = logging.getLogger(__name__)
+SKIPPED = "%s: clip %s has non-finite %s features (NaN or inf); skipped, re-extract it"
 
 
 @dataclass(frozen=True)
@@ -67,12 +72,27 @@ def phase_sources(
     return sources
 
 
+def non_finite(sample: ShardSample) -> str:
+    """The features of a clip that hold NaN or inf ('' when none): such a clip would make every step it is in
+    non-finite, so it is left out of training and validation."""
+    return ", ".join(name for name in ("clip", "hubert", "face") if not torch.isfinite(getattr(sample, name)).all())
+
+
+def usable(sample: ShardSample) -> bool:
+    """False (and a warning naming the clip) for a clip with non-finite features."""
+    bad = non_finite(sample)
+    if bad:
+        log.warning(SKIPPED, sample.record["dataset"], sample.record["id"], bad)
+    return not bad
+
+
 class SourceStream:
     """Endless samples of one source for one DDP rank, epoch after epoch, from a restorable position."""
 
     def __init__(self, source: Source, seed: int, rank: int, world: int, buffer: int):
         self.source, self.seed, self.rank, self.world, self.buffer = source, seed, rank, world, buffer
         self.epoch, self.consumed = 0, 0
+        self.named: set[str] = set()  # clips with non-finite features, named once
         self._iter = self._start()
 
     def _raw_epoch(self) -> Iterator[dict[str, Any]]:
@@ -92,6 +112,17 @@ class SourceStream:
         return itertools.islice(self._raw_epoch(), self.consumed, None)
 
     def __next__(self) -> ShardSample:
+        """The next stored sample with finite features; a clip with NaN or inf features is named once, skipped."""
+        for _ in range(self.source.size + 1):  # more than one epoch of this rank's samples
+            sample = self._next_stored()
+            if sample.record["id"] in self.named:
+                continue
+            if usable(sample):
+                return sample
+            self.named.add(sample.record["id"])
+        raise NanoEmoXError(f"{self.source.dataset}: every clip has non-finite features; re-extract its shards")
+
+    def _next_stored(self) -> ShardSample:
         for _ in range(2):
             raw = next(self._iter, None)
             if raw is not None:
@@ -252,6 +283,6 @@ def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, Sh
     examples = []
     for source in sources:
         samples = (to_sample(DECODER(raw)) for raw in all_samples(list(source.urls)))
-        fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]))
+        fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]) and usable(s))
         examples += itertools.islice(fitting, limit)
     return examples

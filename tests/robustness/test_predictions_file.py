@@ -2,6 +2,7 @@
 resuming neither loses nor duplicates a line, and a line torn by a kill is completed or cut, never kept half."""
 
 import json
+import re
 
 from nanoemox.cli.score import main as score_main
 
@@ -20,7 +21,7 @@ def test_appending_and_resuming_keep_every_line_once(features, checkpoint, tmp_p
     out.write_text(other_runs)
     argv = ["--run", str(checkpoint), "--features", str(features), "--dataset", "meld", "--out", str(out)]
     assert score_main([*argv, "--task", "mer"]) == 0
-    assert "5 predictions written, 1 already there" in capsys.readouterr().out
+    assert re.search(r"5 predictions written \(\d+ cut at max_new_tokens\), 1 already there", capsys.readouterr().out)
     text = out.read_text()
     assert text.startswith(other_runs + "\n")  # every line of other runs kept, in place
     meld = [(r["id"], r["task"]) for r in rows(out) if r["dataset"] == "meld"]
@@ -28,11 +29,11 @@ def test_appending_and_resuming_keep_every_line_once(features, checkpoint, tmp_p
 
     out.write_text(text + '{"id": "meld_test_0", "dataset": "meld", "task": "msa", "outp')  # killed mid-line
     assert score_main([*argv, "--task", "mer", "--task", "msa"]) == 0
-    assert "6 predictions written, 6 already there" in capsys.readouterr().out
+    assert re.search(r"6 predictions written \(\d+ cut at max_new_tokens\), 6 already there", capsys.readouterr().out)
     assert out.read_text().startswith(text)  # every earlier line kept; the torn half-line is gone
     keys = [(r["id"], r["task"]) for r in rows(out) if r["dataset"] == "meld"]
     assert len(keys) == len(set(keys)) == 12
 
     assert score_main([*argv, "--task", "mer", "--task", "msa"]) == 0  # resuming a finished file adds nothing
-    assert "0 predictions written, 12 already there" in capsys.readouterr().out
+    assert re.search(r"0 predictions written \(\d+ cut at max_new_tokens\), 12 already there", capsys.readouterr().out)
     assert len(out.read_text().splitlines()) == 2 + 12  # the two lines of others, twelve of meld

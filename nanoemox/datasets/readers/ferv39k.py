@@ -30,6 +30,7 @@ class FERV39KReader(DatasetReader):
     def read_split(self, split: str) -> Iterator[Record]:
         path = self.root.joinpath(*SETUP_DIR, f"{split}_All.csv")
         if not path.is_file():
+            self.absent[split] = path
             return
         for line, text in enumerate(read_text(path).splitlines(), start=1):
             if not text.strip():

@@ -28,6 +28,7 @@ class MeldReader(DatasetReader):
     def read_split(self, split: str) -> Iterator[Record]:
         files = sorted(self.root.glob(f"*{split}_sent_emo.csv"))
         if not files:
+            self.absent[split] = self.root / f"{split}_sent_emo.csv"
             return
         path = files[0]
         history: dict[str, list[Turn]] = {}

@@ -82,6 +82,7 @@ class MerChallengeReader(MerFamilyReader):
         folder = self.unibench_split(split)
         path = self.root / f"{folder}-label.csv"
         if not path.is_file():
+            self.absent[split] = path
             return
         transcript = self.root / self.transcript
         subtitles = self.subtitles(transcript) if transcript.is_file() else {}

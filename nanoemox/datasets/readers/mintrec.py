@@ -110,6 +110,7 @@ class MIntRecReader(IntentReader):
     def read_tsv(self, split: str) -> Iterator[Record]:
         path = self.root / f"{split}.tsv"
         if not path.is_file():
+            self.absent[split] = path
             return
         flat = (self.root / "video").is_dir() and not (self.root / "raw_data").is_dir()
         for line, row in csv_rows(path, delimiter="\t", required=("season", "episode", "clip", "text", "label")):

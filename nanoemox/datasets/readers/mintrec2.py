@@ -64,6 +64,7 @@ class MIntRec2Reader(IntentReader):
         folder = self.tsv_folder()
         path = folder / f"{split}.tsv" if folder else None
         if path is None or not path.is_file():
+            self.absent[split] = path or self.root / f"{split}.tsv"
             return
         rows = list(self.utterances(path))
         dialogues: dict[int, list[Utterance]] = defaultdict(list)
