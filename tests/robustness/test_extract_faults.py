@@ -32,21 +32,20 @@ def test_an_exception_in_any_decode_step_is_the_clips_failure(decoded):
 
     stage.cropper = broken  # a fault in the face step, whatever its cause
     try:
-        row = stage.process(records[0])
+        row = stage({"record": [json.dumps(records[0].to_dict())]})
     finally:
         stage.cropper = cropper
-    assert (row["stage"], row["error"]) == ("faces", "RuntimeError: detector exploded")
-    assert not row["has_video"] and not row["has_audio"] and not row["frames"].any()
-    assert json.loads(row["record"])["id"] == "dia0_utt0"
-    good = stage.process(records[1])  # the same stage goes on with the next clip
-    assert not good["error"] and good["has_video"] and good["has_audio"] and good["face_mask"].any()
+    assert (row["stage"], row["error"]) == (["faces"], ["RuntimeError: detector exploded"])
+    assert not row["face_mask"][0].any() and "source" not in row
+    assert json.loads(row["record"][0])["id"] == "dia0_utt0"
+    good = stage({"record": [json.dumps(records[1].to_dict())]})  # the same stage goes on with the next clip
+    assert good["error"] == [""] and good["has_video"] == [True] and good["face_mask"][0].any()
 
 
 def test_a_clip_that_breaks_its_encoder_batch_fails_alone(decoded):
     stage, records = decoded
-    rows = [stage.process(record) for record in records]
-    rows[1]["windows"] = np.full_like(rows[1]["windows"], np.nan)  # audio that makes HuBERT output NaN
-    batch = {key: [row[key] for row in rows] for key in rows[0]}
+    batch = stage({"record": [json.dumps(record.to_dict()) for record in records]})
+    batch["windows"][1] = np.full_like(batch["windows"][1], np.nan)  # audio that makes HuBERT output NaN
     encoded = EncodeStage(load_config(preset="tiny"))(batch)
     assert encoded["stage"] == ["", "encode", ""]
     assert encoded["error"][1] == "FloatingPointError: the hubert features are not finite (NaN or inf)"
