@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import math
 import random
 import subprocess
 import threading
@@ -28,7 +29,7 @@ from texts import realistic_record
 
 from nanoemox.config import PipelineConfig, cached_layers, load_config
 from nanoemox.extract.features import FeatureEncoder
-from nanoemox.model.inputs import encode_for_generation, encode_for_training, training_ids
+from nanoemox.model.inputs import OverLength, encode_for_generation, encode_for_training, training_ids
 from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX
 from nanoemox.model.phases import set_trainable
 from nanoemox.tasks import answer_for, prompt_for
@@ -145,6 +146,14 @@ def examples(cfg: PipelineConfig, count: int, seed: int, tasks: dict[str, float]
     return [(task, realistic_record(TASK_DATASET[task], "train", seed * count + i, i)) for i, task in enumerate(drawn)]
 
 
+def length(model: NanoEmoX, prompt: str, answer: str, max_length: int) -> float:
+    """Tokens of a training example; an over-length one (training skips it) sorts last, outside the batch taken."""
+    try:
+        return sum(map(len, training_ids(model.tokenizer, prompt, answer, max_length)))
+    except OverLength:
+        return math.inf
+
+
 def phase3_batch(model: NanoEmoX, cfg: PipelineConfig, batch: int, device: str):
     """A length-grouped phase-3 batch: the middle batch of a 16-batch window sorted by length."""
     window = examples(cfg, 16 * batch, batch, cfg.train.phases["3"].tasks)
@@ -152,9 +161,7 @@ def phase3_batch(model: NanoEmoX, cfg: PipelineConfig, batch: int, device: str):
     prompts = [prompt_for(task, record, modalities, model.token_counts) for task, record in window]
     answers = [answer_for(task, record) for task, record in window]
     max_length = cfg.model.lm.max_length
-    lengths = [
-        sum(map(len, training_ids(model.tokenizer, p, a, max_length))) for p, a in zip(prompts, answers, strict=True)
-    ]
+    lengths = [length(model, p, a, max_length) for p, a in zip(prompts, answers, strict=True)]
     order = sorted(range(len(window)), key=lengths.__getitem__)[8 * batch : 9 * batch]
     text = encode_for_training(model.tokenizer, [prompts[i] for i in order], [answers[i] for i in order], max_length)
     tensors = tuple(t.to(device) for t in (text.input_ids, text.attention_mask, text.labels))
