@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     args = parser.parse_args()
     cfg = load_config(preset="tiny", overrides=["extract.num_cpus=2"])
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         clip = {"seconds": args.seconds, "fps": 25, "size": args.size}
         root = write_meld_corpus(Path(tmp) / "meld", [clip] * args.clips)
@@ -82,6 +84,7 @@ generated {args.seconds:.0f} s {args.size}x{args.size} 25 fps H.264 clips with A
   (target >= 0.7); cold: {job / decode:.2f}.
 - Whole job (Ray running) / decode + faces in one process: {warm_job / faces:.2f} (above 1 means the stages overlap).
 - Peak memory above the idle machine during the job: {memory.peak / 2**20:.0f} MiB.
+- Load average of the machine (shared): {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.
 - Bytes per clip in the shards: {bytes_per_clip / 1024:.1f} KB (tiny preset; the full preset stores about 170 KB).
 """
     update_section("extract", body)
