@@ -22,12 +22,14 @@ s3fs = pytest.importorskip("s3fs")
 BUCKET = "nanoemox-test"
 EMOTIONS = ["joy", "anger", "sadness", "neutral"]
 TRAIN_CLIPS = 8
+LOCK_STALE_S = 3  # a killed job's lock object is taken over after this long
 MIX = [
     "train.phases.3.tasks={mer: 1}",
     "train.phases.3.datasets={mer: [meld]}",
     "train.batch_size=2",
     "train.log_every=1",
     "storage.sync_every_s=0",
+    f"storage.lock_stale_s={LOCK_STALE_S}",
 ] + [f"train.phases.{p}.steps=1" for p in ("1-speech", "1-visual", "2", "3")]  # joint: their sum, 4 steps
 
 
@@ -69,6 +71,7 @@ def kill_when(command: list[str], ready, timeout: float = 240) -> None:
         time.sleep(0.2)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
+    time.sleep(LOCK_STALE_S + 1)  # the killed job's lock object is abandoned only once its heartbeat is stale
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,7 @@ def shards(s3, corpus):
     killed job had published)."""
     url = f"s3://{BUCKET}/shards"
     argv = ["--dataset", "meld", "--root", str(corpus), "--out", url, "--preset", "tiny", "--num-cpus", "2"]
+    argv += ["--set", f"storage.lock_stale_s={LOCK_STALE_S}"]
     index = f"{BUCKET}/shards/meld/train/index.json"
 
     def two_shards() -> bool:
@@ -95,6 +99,10 @@ def shards(s3, corpus):
     command = [sys.executable, "-m", "nanoemox.cli.extract", *argv, "--split", "train", "--shard-size", "2"]
     kill_when([*command, "--batch-size", "1"], two_shards)
     published = read_json(s3, index)["total"] if s3.exists(index) else 0
+    from nanoemox import storage
+
+    with storage.object_lock(f"{url}/meld/train", "another extraction"), pytest.raises(storage.StorageError):
+        extract_main([*argv, "--shard-size", "2"])  # a second job on the same split is refused
     assert extract_main([*argv, "--shard-size", "2"]) == 0
     return url, published
 
