@@ -82,15 +82,16 @@ def test_score_on_a_full_disk_names_the_predictions_file(tmp_path, capsys):
     one_error_line(capsys, tmp_path, "File too large")
 
 
-def test_eval_results_on_a_full_device(tmp_path, capsys):
+def test_eval_results_on_a_full_disk(tmp_path, capsys):
     corpus = write_meld_corpus(tmp_path / "meld", [{"file": "missing"}])
     predictions = tmp_path / "p.jsonl"
     predictions.write_text(json.dumps({"id": "dia0_utt0", "task": "mer", "output": "joy", "answer": ["joy"]}) + "\n")
-    full = tmp_path / "results.json"
-    full.symlink_to("/dev/full")  # writes reach /dev/full: ENOSPC; a rename would replace only the link
-    argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus), "--out", str(full)]
-    assert run(eval_cli.main, argv) == 1
-    one_error_line(capsys, full, "No space left on device")
+    results = tmp_path / "results.json"
+    argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus), "--out", str(results)]
+    with file_size_limit(64):  # the results file is written whole, then renamed: the write fails, nothing appears
+        assert run(eval_cli.main, argv) == 1
+    one_error_line(capsys, results, "File too large")
+    assert not results.exists()
 
 
 def test_demo_corpus_below_a_file(a_file, capsys):
