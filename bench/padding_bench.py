@@ -18,7 +18,7 @@ import torch
 from results import update_section
 from texts import realistic_record
 
-from nanoemox.batching import training_lengths
+from nanoemox.batching import training_examples
 from nanoemox.config import load_config
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.synth import write_feature_shards
@@ -35,15 +35,15 @@ DATASETS = ("meld", "mer-caption+", "mintrec", "avamerg")
 def draw(sources, model, batch: int, window: int, examples: int) -> tuple[float, Counter, float]:
     """Real-token share of `examples` examples in batches of `batch`, their task counts, mean batch width."""
     mixer = TaskMixer(sources, seed=0, buffer=64)
-    grouped = LengthGroupedBatches(mixer, batch, window, lambda ex: training_lengths(model, ex), seed=0)
+    grouped = LengthGroupedBatches(mixer, batch, window, lambda ex: training_examples(model, ex), seed=0)
     real = padded = 0
     tasks: Counter = Counter()
     widths = []
     for batch_examples in islice(grouped, examples // batch):
-        lengths = training_lengths(model, batch_examples)
+        lengths = [len(example) for example in batch_examples]
         real, padded = real + sum(lengths), padded + max(lengths) * len(lengths)
         widths.append(max(lengths))
-        tasks.update(task for task, _ in batch_examples)
+        tasks.update(example.task for example in batch_examples)
     return real / padded, tasks, sum(widths) / len(widths)
 
 

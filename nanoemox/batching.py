@@ -11,9 +11,9 @@ from nanoemox.model.inputs import (
     OverLength,
     TextBatch,
     encode_for_generation,
-    encode_for_training,
     prompt_length,
     training_ids,
+    training_text,
 )
 from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX, present_modalities
 from nanoemox.model.prompts import load_prompts
@@ -49,20 +49,64 @@ def _prompts(
     ]
 
 
+@dataclass
+class TrainingExample:
+    """One (task, sample) pair tokenized once for training: its length groups it, its ids go into the batch."""
+
+    task: str
+    sample: ShardSample
+    prompt_ids: list[int]  # after the BOS token when train.prepend_bos
+    answer_ids: list[int]  # whole answer + end marker + EOS
+
+    def __len__(self) -> int:
+        return len(self.prompt_ids) + len(self.answer_ids)
+
+
+def training_examples(
+    model: NanoEmoX,
+    examples: Sequence[tuple[str, ShardSample]],
+    modalities: Sequence[str] | None = None,
+    bos_id: int | None = None,
+) -> list[TrainingExample | None]:
+    """Each example's prompt and whole answer tokenized (`modalities` limits which tokens prompts carry,
+    `bos_id` goes before each prompt); None for one that cannot fit `model.lm.max_length`."""
+    if not examples:
+        return []
+    prompts = _prompts(model, [t for t, _ in examples], [s for _, s in examples], modalities)
+    tokenized: list[TrainingExample | None] = []
+    for prompt, (task, sample) in zip(prompts, examples, strict=True):
+        try:
+            prompt_ids, answer_ids = training_ids(
+                model.tokenizer, prompt, answer_for(task, sample.record), model.cfg.lm.max_length, bos_id
+            )
+        except OverLength:
+            tokenized.append(None)
+            continue
+        tokenized.append(TrainingExample(task, sample, prompt_ids, answer_ids))
+    return tokenized
+
+
+def collate_training(examples: Sequence[TrainingExample], pad_id: int) -> ModelBatch:
+    """Tokenized examples as one batch: right-padded prompt + answer, loss on the answer only, features stacked."""
+    text = training_text([(e.prompt_ids, e.answer_ids) for e in examples], pad_id)
+    return ModelBatch([e.task for e in examples], text, collate_features([e.sample for e in examples]))
+
+
 def training_batch(
     model: NanoEmoX,
     examples: Sequence[tuple[str, ShardSample]],
     modalities: Sequence[str] | None = None,
     bos_id: int | None = None,
 ) -> ModelBatch:
-    """Prompt + whole answer per example, loss on the answer only; `modalities` limits which tokens prompts
-    carry; `bos_id` goes before each prompt (train.prepend_bos). Every example must fit (`training_lengths`)."""
-    tasks = [task for task, _ in examples]
-    samples = [sample for _, sample in examples]
-    prompts = _prompts(model, tasks, samples, modalities)
-    answers = [answer_for(t, s.record) for t, s in examples]
-    text = encode_for_training(model.tokenizer, prompts, answers, model.cfg.lm.max_length, bos_id)
-    return ModelBatch(tasks, text, collate_features(samples))
+    """Prompt + whole answer per example, loss on the answer only (`training_examples`, `collate_training`);
+    every example must fit `model.lm.max_length`."""
+    tokenized = training_examples(model, examples, modalities, bos_id)
+    over = [f"{task} {sample.key}" for (task, sample), t in zip(examples, tokenized, strict=True) if t is None]
+    if over:
+        raise OverLength(
+            f"{', '.join(over)}: prompt + whole answer exceed model.lm.max_length ({model.cfg.lm.max_length})"
+        )
+    return collate_training(tokenized, model.tokenizer.pad_token_id)
 
 
 def training_lengths(
@@ -71,22 +115,9 @@ def training_lengths(
     modalities: Sequence[str] | None = None,
     bos_id: int | None = None,
 ) -> list[int | None]:
-    """Tokens each example takes in a training batch (prompt + whole answer + end marker + EOS), for length
-    grouping; None for one that cannot fit `model.lm.max_length`."""
-    if not examples:
-        return []
-    prompts = _prompts(model, [t for t, _ in examples], [s for _, s in examples], modalities)
-    lengths: list[int | None] = []
-    for prompt, (task, sample) in zip(prompts, examples, strict=True):
-        try:
-            prompt_ids, answer_ids = training_ids(
-                model.tokenizer, prompt, answer_for(task, sample.record), model.cfg.lm.max_length, bos_id
-            )
-        except OverLength:
-            lengths.append(None)
-            continue
-        lengths.append(len(prompt_ids) + len(answer_ids))
-    return lengths
+    """Tokens each example takes in a training batch (prompt + whole answer + end marker + EOS); None for one
+    that cannot fit `model.lm.max_length`."""
+    return [None if t is None else len(t) for t in training_examples(model, examples, modalities, bos_id)]
 
 
 def generation_batch(model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample]) -> ModelBatch:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nanoemox.batching import training_batch, training_lengths
+from nanoemox.batching import collate_training, training_batch, training_examples, training_lengths
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.encoders.facexformer import build_face_encoder
@@ -79,12 +79,12 @@ def test_over_length_samples_are_skipped_counted_and_named(published_shards, tmp
     limit = sorted(lengths)[len(lengths) // 2]  # about half the examples fit
     short = load_config(preset=PUBLISHED, overrides=[*JOINT, f"model.lm.max_length={limit}"])
     model = make_model(short)
-    grouped = LengthGroupedBatches(mixer, 3, 4, lambda examples: training_lengths(model, examples))
+    grouped = LengthGroupedBatches(mixer, 3, 4, lambda examples: training_examples(model, examples))
     eos, end = model.tokenizer.eos_token_id, model.tokenizer(ANSWER_END, add_special_tokens=False).input_ids
     for _ in range(10):
         examples = next(grouped)
         assert len(examples) == 3  # skipped ones are replaced: every batch is full
-        for labels in training_batch(model, examples).text.labels:
+        for labels in collate_training(examples, model.tokenizer.pad_token_id).text.labels:
             answer = labels[labels != IGNORE_INDEX].tolist()
             assert answer[-1] == eos and answer[-1 - len(end) : -1] == end  # the end marker is never cut
     assert grouped.skipped and all(" " in name and "/" in name for name in grouped.skipped)

@@ -47,13 +47,17 @@ def encode_for_training(
     bos_id: int | None = None,
 ) -> TextBatch:
     """Right-padded prompt + whole answer + end marker + EOS, loss on the answer only (see `training_ids`)."""
-    rows, label_rows = [], []
-    for prompt, answer in zip(prompts, answers, strict=True):
-        prompt_ids, answer_ids = training_ids(tokenizer, prompt, answer, max_length, bos_id)
-        rows.append(prompt_ids + answer_ids)
-        label_rows.append([IGNORE_INDEX] * len(prompt_ids) + answer_ids)
-    input_ids, attention_mask = _pad(rows, tokenizer.pad_token_id, left=False)
-    labels, _ = _pad(label_rows, IGNORE_INDEX, left=False)
+    rows = [
+        training_ids(tokenizer, prompt, answer, max_length, bos_id)
+        for prompt, answer in zip(prompts, answers, strict=True)
+    ]
+    return training_text(rows, tokenizer.pad_token_id)
+
+
+def training_text(rows: Sequence[tuple[list[int], list[int]]], pad_id: int) -> TextBatch:
+    """Already tokenized (prompt ids, answer ids) rows, right-padded, loss on the answer only."""
+    input_ids, attention_mask = _pad([prompt + answer for prompt, answer in rows], pad_id, left=False)
+    labels, _ = _pad([[IGNORE_INDEX] * len(prompt) + answer for prompt, answer in rows], IGNORE_INDEX, left=False)
     return TextBatch(input_ids, attention_mask, labels)
 
 

@@ -22,6 +22,7 @@ import torch
 import webdataset as wds
 
 from nanoemox import storage
+from nanoemox.batching import TrainingExample
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
@@ -170,11 +171,12 @@ MAX_SKIPPED_IN_A_ROW = 1000  # over-length samples drawn with none fitting: the 
 class LengthGroupedBatches:
     """Batches of similar length, so little of each is padding, with the task mixer's exact ratios.
 
-    A window of `window` batches' worth of examples is drawn from the mixer in order, sorted by length and cut
-    into batches, which are served in a seeded random order. Every drawn example that fits `model.lm.max_length`
-    whole is served once, so the task ratios are the mixer's; one that does not (its length is None) is skipped
-    and named in `skipped`, never cut. The position (the mixer's state at the window's start, how many windows and how
-    many of this window's batches were served) restores the same batches exactly.
+    A window of `window` batches' worth of examples is drawn from the mixer in order, tokenized once by `tokenize`
+    (`training_examples`), sorted by length and cut into batches of tokenized examples, which are served in a
+    seeded random order. Every drawn example that fits `model.lm.max_length` whole is served once, so the task
+    ratios are the mixer's; one that does not (`tokenize` gives None) is skipped and named in `skipped`, never
+    cut. The position (the mixer's state at the window's start, how many windows and how many of this window's
+    batches were served) restores the same batches exactly.
     """
 
     def __init__(
@@ -182,21 +184,21 @@ class LengthGroupedBatches:
         mixer: TaskMixer,
         batch_size: int,
         window: int,
-        lengths: Callable[[list[Example]], list[int | None]],
+        tokenize: Callable[[list[Example]], list[TrainingExample | None]],
         seed: int = 0,
     ):
-        self.mixer, self.batch_size, self.window, self.lengths = mixer, batch_size, window, lengths
+        self.mixer, self.batch_size, self.window, self.tokenize = mixer, batch_size, window, tokenize
         self.seed = seed
         self.examples = iter(mixer)
         self.windows, self.served = 0, 0
         self.start = mixer.state()
-        self.batches: list[list[Example]] = []
+        self.batches: list[list[TrainingExample]] = []
         self.skipped: list[str] = []
 
-    def __iter__(self) -> Iterator[list[Example]]:
+    def __iter__(self) -> Iterator[list[TrainingExample]]:
         return self
 
-    def __next__(self) -> list[Example]:
+    def __next__(self) -> list[TrainingExample]:
         if self.served == len(self.batches):
             self.windows += bool(self.batches)
             self._draw()
@@ -205,25 +207,23 @@ class LengthGroupedBatches:
 
     def _draw(self) -> None:
         self.start, self.served = self.mixer.state(), 0
-        drawn: list[Example] = []
-        lengths: list[int] = []
+        drawn: list[TrainingExample] = []
         in_a_row = 0
         while len(drawn) < self.batch_size * self.window:
             more = list(itertools.islice(self.examples, self.batch_size * self.window - len(drawn)))
-            for (task, sample), length in zip(more, self.lengths(more), strict=True):
-                if length is None:
+            for (task, sample), tokenized in zip(more, self.tokenize(more), strict=True):
+                if tokenized is None:
                     self.skipped.append(f"{task} {sample.record.get('dataset')}/{sample.record.get('id', sample.key)}")
                     in_a_row += 1
                 else:
-                    drawn.append((task, sample))
-                    lengths.append(length)
+                    drawn.append(tokenized)
                     in_a_row = 0
             if in_a_row >= MAX_SKIPPED_IN_A_ROW:
                 raise NanoEmoXError(
                     f"{in_a_row} samples in a row do not fit model.lm.max_length with their whole answer "
                     f"(e.g. {self.skipped[-1]}); raise model.lm.max_length or drop the dataset from the phase"
                 )
-        ordered = [drawn[i] for i in sorted(range(len(drawn)), key=lengths.__getitem__)]  # stable: ties keep order
+        ordered = sorted(drawn, key=len)  # stable: ties keep their drawn order
         self.batches = [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
         random.Random(f"{self.seed}/window/{self.windows}").shuffle(self.batches)
 

@@ -13,7 +13,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from nanoemox import storage
-from nanoemox.batching import ModelBatch, training_batch, training_lengths
+from nanoemox.batching import ModelBatch, TrainingExample, collate_training, training_examples
 from nanoemox.config import PipelineConfig
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
@@ -110,18 +110,12 @@ def to_device(batch: ModelBatch, device: str) -> ModelBatch:
 
 @torch.no_grad()
 def validation_loss(
-    model: NanoEmoX,
-    examples: list,
-    modalities: list[str],
-    batch_size: int,
-    device: str,
-    autocast: torch.autocast,
-    bos: int | None = None,
+    model: NanoEmoX, examples: list[TrainingExample], batch_size: int, device: str, autocast: torch.autocast
 ) -> float:
     model.eval()
     losses = []
     for start in range(0, len(examples), batch_size):
-        batch = to_device(training_batch(model, examples[start : start + batch_size], modalities, bos), device)
+        batch = to_device(collate_training(examples[start : start + batch_size], model.tokenizer.pad_token_id), device)
         with autocast:
             losses.append(
                 model(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels).loss.item()
@@ -166,14 +160,12 @@ def train_stage(
         mixer,
         batch_size,
         cfg.train.length_window,
-        lambda examples: training_lengths(model, examples, modalities, bos),
+        lambda examples: training_examples(model, examples, modalities, bos),
         cfg.train.seed,
     )
     dev = phase_sources(features, cfg, stage.data, "dev", required=False)  # no dev split: no validation loss
     held_out = validation_examples(dev, VALIDATION_EXAMPLES_PER_SOURCE)
-    held_out = [
-        ex for ex, n in zip(held_out, training_lengths(model, held_out, modalities, bos), strict=True) if n is not None
-    ]
+    held_out = [ex for ex in training_examples(model, held_out, modalities, bos) if ex is not None]
     if state is not None:
         state = load_training(out, model, cfg, optimizer, scheduler, scaler)
         grouped.restore(state.data)
@@ -190,7 +182,7 @@ def train_stage(
     def next_step_batches() -> tuple[list[ModelBatch], list[str]]:
         """One optimizer step's micro-batches, and the over-length samples skipped while drawing them."""
         grouped.skipped = []
-        batches = [training_batch(model, next(grouped), modalities, bos) for _ in range(accum)]
+        batches = [collate_training(next(grouped), model.tokenizer.pad_token_id) for _ in range(accum)]
         return batches, grouped.skipped
 
     prefetch = Prefetcher(next_step_batches, grouped.state)  # the next step's batches build while this one computes
@@ -265,7 +257,7 @@ def train_stage(
                 loss_sum, loss_count, window_start, window_samples = 0.0, 0, time.perf_counter(), 0
                 gate_sums, gate_counts = {}, defaultdict(int)
             if held_out and (state.step % cfg.train.eval_every == 0 or state.step == stage.steps):
-                val_loss = validation_loss(model, held_out, modalities, batch_size, dist.device, autocast, bos)
+                val_loss = validation_loss(model, held_out, batch_size, dist.device, autocast)
                 log.log(state.step, {"val_loss": val_loss})
             if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
                 state.finished = state.step == stage.steps
