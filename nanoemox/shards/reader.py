@@ -87,7 +87,14 @@ def shard_urls(split_dir: str | Path, index: dict[str, Any]) -> list[str]:
 
 
 def to_sample(raw: dict[str, Any]) -> ShardSample:
-    """A decoded webdataset sample (json + npy members) as a ShardSample."""
+    """A decoded webdataset sample (json + npy members) as a ShardSample; one that lacks a member comes from a
+    shard cut short between members (tar reading stops there without an error)."""
+    missing = [member for member in SHARD_MEMBERS if member not in raw]
+    if missing:
+        raise ShardError(
+            f"{raw.get('__url__', 'a shard')}: damaged shard (clip {raw['__key__']} lacks {', '.join(missing)}); "
+            "re-run nanoemox-extract --overwrite for this split"
+        )
     meta = raw["json"]
     masks = meta["masks"]
     return ShardSample(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ class ShardWriter:
         if self._tar is None:
             self._name = shard_name(len(self.index["shards"]))
             self._staging = storage.staging_file(storage.join(self.dir, self._name))
-            self._tar = wds.TarWriter(self._staging)
+            # whole seconds: a fractional mtime puts a PAX header before every member, parsed again on every read
+            self._tar = wds.TarWriter(self._staging, mtime=int(time.time()))
         sample = {"__key__": sample_key(clip_id), "json": record}
         sample.update({f"{name}.npy": value for name, value in arrays.items()})
         self._tar.write(sample)

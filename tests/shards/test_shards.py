@@ -44,6 +44,7 @@ def test_shards_commit_atomically_and_resume_without_duplicates(tiny_cfg, tmp_pa
     with tarfile.open(tmp_path / "shard-000000.tar") as tar:  # plain tar works
         members = {f"{key}.{kind}" for key in "ab" for kind in ("json", "clip.npy", "hubert.npy", "face.npy")}
         assert set(tar.getnames()) == members
+        assert not any(m.pax_headers for m in tar.getmembers())  # one header per member, none extra to parse
 
 
 def test_reading_back_and_collating(tiny_cfg, tmp_path):
@@ -126,10 +127,16 @@ def test_inspect_reports_every_split(tiny_cfg, tmp_path, capsys):
     assert entries[0]["bytes_per_clip"] > 0 and entries[0]["shapes"]["face"] == [8, 32]
     assert all(e["damaged"] == [] for e in entries)
     shard = tmp_path / "meld" / "test" / "shard-000000.tar"
-    shard.write_bytes(shard.read_bytes()[:3000])  # a copy cut short
+    whole = shard.read_bytes()
+    shard.write_bytes(whole[:2000])  # a copy cut short inside a.clip.npy (512-byte header, 1664 bytes of data)
     assert main(["shards", "inspect", str(tmp_path)]) == 1
     assert "DAMAGED (re-run nanoemox-extract --overwrite): shard-000000.tar" in capsys.readouterr().out
     with pytest.raises(ShardError, match=r"shard-000000\.tar: damaged shard \(unexpected end of data\)"):
+        list(iter_split(tmp_path / "meld" / "test", tiny_cfg))
+    shard.write_bytes(whole[:3000])  # cut inside the next member's header: tar reading stops there quietly
+    with pytest.raises(
+        ShardError, match=r"shard-000000\.tar: damaged shard \(clip a lacks json, hubert\.npy, face\.npy\)"
+    ):
         list(iter_split(tmp_path / "meld" / "test", tiny_cfg))
     (tmp_path / "meld" / "dev" / "index.json").write_text("{}")
     with pytest.raises(ShardError, match="not an index written by nanoemox-extract"):
