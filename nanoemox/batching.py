@@ -109,17 +109,6 @@ def training_batch(
     return collate_training(tokenized, model.tokenizer.pad_token_id)
 
 
-def training_lengths(
-    model: NanoEmoX,
-    examples: Sequence[tuple[str, ShardSample]],
-    modalities: Sequence[str] | None = None,
-    bos_id: int | None = None,
-) -> list[int | None]:
-    """Tokens each example takes in a training batch (prompt + whole answer + end marker + EOS); None for one
-    that cannot fit `model.lm.max_length`."""
-    return [None if t is None else len(t) for t in training_examples(model, examples, modalities, bos_id)]
-
-
 def generation_batch(model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample]) -> ModelBatch:
     """Left-padded prompts for batched generation."""
     prompts = _prompts(model, tasks, samples, None)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nanoemox.batching import collate_training, training_batch, training_examples, training_lengths
+from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.encoders.facexformer import build_face_encoder
@@ -75,7 +75,7 @@ def test_over_length_samples_are_skipped_counted_and_named(published_shards, tmp
     cfg = load_config(preset=PUBLISHED, overrides=JOINT)
     model = make_model(cfg)
     mixer = TaskMixer(phase_sources(published_shards, cfg, "3"), seed=0, buffer=4)
-    lengths = [n for n in training_lengths(model, list(islice(mixer, 60))) if n is not None]
+    lengths = [len(e) for e in training_examples(model, list(islice(mixer, 60))) if e is not None]
     limit = sorted(lengths)[len(lengths) // 2]  # about half the examples fit
     short = load_config(preset=PUBLISHED, overrides=[*JOINT, f"model.lm.max_length={limit}"])
     model = make_model(short)
@@ -108,7 +108,7 @@ def test_a_limit_no_sample_fits_stops_with_a_clear_error(published_shards):
     grouped = LengthGroupedBatches(mixer, 2, 1, lambda examples: [None] * len(examples))  # nothing fits
     with pytest.raises(NanoEmoXError, match=r"1000 samples in a row do not fit model.lm.max_length"):
         next(grouped)
-    assert training_lengths(model, list(islice(mixer, 3))) == [None] * 3
+    assert training_examples(model, list(islice(mixer, 3))) == [None] * 3
 
 
 def test_published_training_puts_im_start_before_each_prompt(published_shards):

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanoemox.batching import collate_training, training_batch, training_examples, training_lengths
+from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.config import load_config
 from nanoemox.model.inputs import IGNORE_INDEX
 from nanoemox.synth import write_feature_shards
@@ -42,7 +42,8 @@ def real_share(model, batches) -> float:
 def test_lengths_are_the_training_batch_row_lengths(setup):
     _, sources, model = setup
     examples = list(islice(iter(TaskMixer(sources, seed=1, buffer=4)), 6))
-    assert training_lengths(model, examples) == training_batch(model, examples).text.attention_mask.sum(1).tolist()
+    lengths = [len(e) for e in training_examples(model, examples)]
+    assert lengths == training_batch(model, examples).text.attention_mask.sum(1).tolist()
 
 
 def test_groups_serve_exactly_the_mixers_examples_with_less_padding(setup):
@@ -121,7 +122,7 @@ def test_each_sample_has_the_same_loss_in_a_grouped_batch(setup):
     _, sources, model = setup
     examples = list(islice(iter(TaskMixer(sources, seed=2, buffer=4)), 8))
     mixed = per_sample_losses(model, examples)
-    lengths = training_lengths(model, examples)
+    lengths = [len(e) for e in training_examples(model, examples)]
     assert max(lengths) > min(lengths) + 20  # the mixed batch really pads its short rows
     order = sorted(range(8), key=lengths.__getitem__)
     short, long = [examples[i] for i in order[:4]], [examples[i] for i in order[4:]]
