@@ -48,12 +48,12 @@ def main() -> None:
             figures[f"decode only ({backend})"] = rate(len(records), time.perf_counter() - start)
         stage = DecodeStage(cfg)
         batches = [{"record": [json.dumps(record.to_dict())]} for record in records]  # one clip a call, as in the job
-        stage(batches[0])  # start the decoder child and load MTCNN before timing
+        stage(batches[0])  # start the worker and load MTCNN before timing
         start = time.perf_counter()
         for batch in batches:
             stage(batch)
         figures["decode + faces + audio windows (1 process)"] = rate(len(records), time.perf_counter() - start)
-        stage.decoder.close()
+        stage.close()
         with PeakMemory() as memory:
             start = time.perf_counter()
             [summary] = run_extract(cfg, ExtractOptions("meld", str(root), str(Path(tmp) / "shards"), split="test"))

@@ -1,4 +1,5 @@
-"""Decoding a record's media into frames and 16 kHz mono audio, with decord or torchcodec, under a timeout.
+"""Decoding a record's media into frames and 16 kHz mono audio, with decord or torchcodec (in the decode stage's
+worker process, under its timeout).
 
 Media come as video files (with or without an audio track), separate audio files, folders of frame images
 (FERV39K), or a [start, end) segment of a longer file (IEMOCAP sessions, raw MOSI/MOSEI videos).
@@ -6,7 +7,6 @@ Media come as video files (with or without an audio track), separate audio files
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,52 +160,3 @@ def decode_clip(record: Record, backend: str, count: int, sampling: str = "centr
             meta["audio"] = "silent"
             audio = None
     return DecodedClip(frames=frames, audio=audio, meta=meta)
-
-
-def _serve(conn: Any, backend: str, count: int, sampling: str) -> None:
-    """Child process loop: decode each record sent, reply (ok, DecodedClip or message)."""
-    while True:
-        record = conn.recv()
-        try:
-            conn.send((True, decode_clip(record, backend, count, sampling)))
-        except DecodeError as err:
-            conn.send((False, str(err)))
-
-
-class TimeoutDecoder:
-    """Runs `decode_clip` in a child process, so a hung or crashed decoder is killed and replaced."""
-
-    def __init__(self, backend: str, count: int, timeout_s: float, sampling: str = "centre"):
-        self.backend, self.count, self.timeout_s, self.sampling = backend, count, timeout_s, sampling
-        self.process: multiprocessing.Process | None = None
-
-    def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(
-            target=_serve, args=(child, self.backend, self.count, self.sampling), daemon=True
-        )
-        self.process.start()
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.join()
-            self.process = None
-
-    def __call__(self, record: Record) -> DecodedClip:
-        if self.process is None or not self.process.is_alive():
-            self._start()
-        self.conn.send(record)
-        path = record.video or record.audio or record.frames_dir
-        if not self.conn.poll(self.timeout_s):
-            self.close()
-            raise DecodeError(f"{path}: decoding took longer than {self.timeout_s:.0f} s; the decoder was killed")
-        try:
-            ok, payload = self.conn.recv()
-        except EOFError:
-            self.close()
-            raise DecodeError(f"{path}: the decoder process crashed") from None
-        if not ok:
-            raise DecodeError(payload)
-        return payload

@@ -1,7 +1,8 @@
 """Face crops for FaceXFormer: detect on downscaled frames, keep the largest face, enlarge the box, resize.
 
-Detection is one batched call for all frames of several clips (frames of different sizes are padded to a common
-canvas), on the CPU or on the encoder's GPU. Detectors: MTCNN from facenet-pytorch (weights ship in its wheel;
+Detection is one batched call for all frames of several clips of the same size (one call per size: padding to a
+common canvas would change the boxes, so a clip's faces would depend on its batch), on the CPU or on the encoder's
+GPU. Detectors: MTCNN from facenet-pytorch (weights ship in its wheel;
 FaceXFormer's own choice) or OpenCV's Haar cascade (weights ship in opencv-python-headless; no torch model).
 A frame with no face gets an all-zero crop and mask 0.
 """
@@ -17,10 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
+from nanoemox.extract.sampling import CROP_SIZE
 
 log = logging.getLogger(__name__)
-CROP_SIZE = 224
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 # Its metadata pins torch<2.3 (it runs on ours), so pip cannot install it as a dependency: `nanoemox setup --install`.
 MTCNN_REQUIREMENT = "facenet-pytorch==2.6.0"
@@ -136,21 +138,18 @@ class FaceCropper:
             resize_frames(f, (max(1, round(f.shape[1] * s)), max(1, round(f.shape[2] * s))), "bilinear") if s < 1 else f
             for f, s in zip(frames, scales, strict=True)
         ]
-        canvas = torch.zeros(
-            (sum(len(f) for f in small), max(f.shape[1] for f in small), max(f.shape[2] for f in small), 3),
-            dtype=torch.uint8,
-            device=self.device,
-        )
-        start = 0
-        for f in small:  # top-left aligned: boxes need no shift
-            canvas[start : start + len(f), : f.shape[1], : f.shape[2]] = f
-            start += len(f)
-        found = self.detector.detect(canvas)
-        out, start = [], 0
-        for f, scale in zip(frames, scales, strict=True):
-            out.append([[tuple(v / scale for v in box) for box in boxes] for boxes in found[start : start + len(f)]])
-            start += len(f)
-        return out
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, f in enumerate(small):
+            by_size.setdefault(tuple(f.shape[1:3]), []).append(i)
+        found: list[list[list[Box]]] = [[] for _ in frames]
+        for clips in by_size.values():
+            boxes = self.detector.detect(torch.cat([small[i] for i in clips]))
+            for i in clips:
+                found[i], boxes = boxes[: len(small[i])], boxes[len(small[i]) :]
+        return [
+            [[tuple(v / scale for v in box) for box in boxes] for boxes in clip_boxes]
+            for clip_boxes, scale in zip(found, scales, strict=True)
+        ]
 
     def _crop(self, frames: torch.Tensor, found: list[list[Box]]) -> tuple[np.ndarray, np.ndarray]:
         height, width = frames.shape[1:3]
@@ -166,3 +165,8 @@ class FaceCropper:
             crops[i] = resize_frames(frames[i : i + 1, y1:y2, x1:x2], (CROP_SIZE, CROP_SIZE), "bicubic")[0]
             mask[i] = True
         return crops.cpu().numpy(), mask
+
+
+def face_cropper(cfg: PipelineConfig, device: str = "cpu") -> FaceCropper:
+    ext = cfg.extract
+    return FaceCropper(ext.face_detector, ext.detect_size, ext.face_margin, ext.face_min_size, device)

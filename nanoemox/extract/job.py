@@ -19,7 +19,8 @@ from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
-from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.extract.encode import EncodeStage
+from nanoemox.extract.stages import DecodeStage
 from nanoemox.locks import locked
 from nanoemox.progress import progress
 from nanoemox.shards.contract import build_contract
@@ -84,7 +85,6 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     dataset = ray.data.from_items(items).map_batches(
         DecodeStage,
         fn_constructor_args=(cfg,),
-        fn_constructor_kwargs={"one_thread": True},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=decode_actors),
         num_cpus=(cpus - encoder_cpus) / decode_actors,

@@ -1,9 +1,11 @@
-"""Where the 8 frames and the 8 audio windows of a clip come from (DESIGN: uniform frames, 2 s windows)."""
+"""Where the 8 frames and the 8 audio windows of a clip come from (DESIGN: uniform frames, 2 s windows), and the
+size of its face crops."""
 
 import numpy as np
 
 SAMPLE_RATE = 16000
 WINDOW_SECONDS = 2.0
+CROP_SIZE = 224  # FaceXFormer's input
 
 
 def frame_times(start: float, end: float, count: int, mode: str = "centre") -> list[float]:

@@ -10,7 +10,8 @@ from nanoemox.config import PipelineConfig
 from nanoemox.datasets.record import Record, Turn
 from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
-from nanoemox.extract.stages import DecodeStage, EncodeStage, encoded_samples
+from nanoemox.extract.encode import EncodeStage, encoded_samples
+from nanoemox.extract.stages import DecodeStage
 from nanoemox.files import read_text
 from nanoemox.score.job import load_model, predict
 from nanoemox.tasks import check_askable
@@ -57,7 +58,7 @@ def predict_clip(
     try:
         row = decoded.process(record)
     finally:
-        decoded.decoder.close()
+        decoded.close()
     if row["error"]:
         raise NanoEmoXError(row["error"])
     encoded = EncodeStage(cfg, device)({key: [value] for key, value in row.items()})

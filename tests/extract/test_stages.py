@@ -7,7 +7,8 @@ import pytest
 
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
-from nanoemox.extract.stages import DecodeStage, EncodeStage, detect_in_encoder
+from nanoemox.extract.encode import EncodeStage
+from nanoemox.extract.stages import DecodeStage, detect_in_encoder
 from nanoemox.synth import write_meld_corpus
 
 
@@ -31,7 +32,7 @@ def test_faces_found_in_the_encoder_match_the_decode_workers(records):
         cfg = load_config(preset="tiny", overrides=[f"extract.detect_on={where}"])
         decoder = DecodeStage(cfg)
         decoded = decoder(records)
-        decoder.decoder.close()
+        decoder.close()
         assert ("source" in decoded) == (where == "encode") and ("crops" in decoded) == (where == "decode")
         out[where] = EncodeStage(cfg)(decoded)
     decode, encode = out["decode"], out["encode"]

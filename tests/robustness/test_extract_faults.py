@@ -5,11 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from nanoemox.cli.extract import main as extract_main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.datasets import open_dataset
-from nanoemox.extract.stages import DecodeStage, EncodeStage
+from nanoemox.extract.encode import EncodeStage
+from nanoemox.extract.prepare import ClipPreparer
+from nanoemox.extract.stages import DecodeStage
 from nanoemox.shards.index import read_index
 from nanoemox.synth import write_meld_corpus
 
@@ -20,26 +23,29 @@ def decoded(tmp_path_factory):
     root = write_meld_corpus(tmp_path_factory.mktemp("meld"), [{"seconds": 2.0, "size": 128}] * 3)
     stage = DecodeStage(load_config(preset="tiny"))
     yield stage, list(open_dataset("meld", root).read("test"))
-    stage.decoder.close()
+    stage.close()
 
 
 def test_an_exception_in_any_decode_step_is_the_clips_failure(decoded):
-    stage, records = decoded
-    cropper = stage.cropper
+    _, records = decoded
+    threads = torch.get_num_threads()
+    preparer = ClipPreparer(load_config(preset="tiny"))  # the decode worker's work, here in process
+    cropper = preparer.cropper
 
     def broken(frames):
         raise RuntimeError("detector exploded\nsecond line")
 
-    stage.cropper = broken  # a fault in the face step, whatever its cause
+    preparer.cropper = broken  # a fault in the face step, whatever its cause
     try:
-        row = stage({"record": [json.dumps(records[0].to_dict())]})
+        row = preparer(records[0])
+        preparer.cropper = cropper
+        good = preparer(records[1])  # the same worker goes on with the next clip
     finally:
-        stage.cropper = cropper
-    assert (row["stage"], row["error"]) == (["faces"], ["RuntimeError: detector exploded"])
-    assert not row["face_mask"][0].any() and "source" not in row
-    assert json.loads(row["record"][0])["id"] == "dia0_utt0"
-    good = stage({"record": [json.dumps(records[1].to_dict())]})  # the same stage goes on with the next clip
-    assert good["error"] == [""] and good["has_video"] == [True] and good["face_mask"][0].any()
+        torch.set_num_threads(threads)
+    assert (row["stage"], row["error"]) == ("faces", "RuntimeError: detector exploded")
+    assert not row["face_mask"].any() and not row["has_video"] and "source" not in row
+    assert json.loads(row["record"])["id"] == "dia0_utt0"
+    assert good["error"] == "" and good["has_video"] and good["face_mask"].any()
 
 
 def test_a_clip_that_breaks_its_encoder_batch_fails_alone(decoded):

@@ -1,0 +1,102 @@
+"""A worker process for the per-clip CPU work, under a timeout: a hung or crashed decoder is killed and replaced
+without taking its caller (a Ray actor, or the `predict` command) down with it.
+
+The work is named by module and class ("package.module:Class"), so the caller never imports what the worker
+needs (torch, the decoders, the face detector): a decode actor starts in a fraction of a second and the heavy
+imports happen once, in the worker, while Ray is still starting the other actors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+from typing import Any
+
+from nanoemox.errors import NanoEmoXError
+
+START_TIMEOUT_S = 300.0  # imports and set-up of a fresh worker, not counted in the per-item timeout
+
+
+class WorkerError(NanoEmoXError):
+    """The worker did not answer for one item: it took longer than the timeout (and was killed), or it died."""
+
+
+class WorkerStartError(NanoEmoXError):
+    """The worker could not set up its work (a missing package, a bad detector): no item can be done."""
+
+
+def _serve(conn: Any, target: str, args: tuple) -> None:
+    """Child process loop: build the work once and say so, then answer each item with (True, result) or
+    (False, message)."""
+    module, name = target.split(":")
+    try:
+        work = getattr(importlib.import_module(module), name)(*args)
+    except Exception as err:
+        conn.send((False, str(err)))
+        return
+    conn.send((True, None))
+    while True:
+        item = conn.recv()
+        try:
+            conn.send((True, work(item)))
+        except Exception as err:  # the work's own failure: the caller decides what it means
+            conn.send((False, f"{type(err).__name__}: {err}"))
+
+
+class TimeoutWorker:
+    """Calls `target(*args)(item)` in a spawned child process; a call that outlives `timeout_s` kills the child,
+    and the next call starts a fresh one (whose imports and set-up do not count against the timeout)."""
+
+    def __init__(self, target: str, *args: Any, timeout_s: float):
+        self.target, self.args, self.timeout_s = target, args, timeout_s
+        self.process: multiprocessing.Process | None = None
+        self.ready = False
+
+    def start(self) -> None:
+        """Start the child now (its imports and set-up overlap with the caller's other work)."""
+        if self.process is not None and self.process.is_alive():
+            return
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, self.target, self.args), daemon=True)
+        self.process.start()
+        child.close()  # only the child holds its end, so its death reads as EOF here
+        self.ready = False
+
+    def _wait_ready(self) -> None:
+        if not self.conn.poll(START_TIMEOUT_S):
+            self.close()
+            raise WorkerStartError(f"the decode worker did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            ok, message = self.conn.recv()
+        except EOFError:
+            self.close()
+            raise WorkerStartError("the decode worker died while starting") from None
+        if not ok:
+            self.close()
+            raise WorkerStartError(message)
+        self.ready = True
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.join()
+            self.process = None
+
+    def __call__(self, item: Any, what: str) -> Any:
+        """The work's result for `item`; `what` names the item in errors (a file path)."""
+        self.start()
+        if not self.ready:
+            self._wait_ready()
+        self.conn.send(item)
+        if not self.conn.poll(self.timeout_s):
+            self.close()
+            raise WorkerError(f"{what}: decoding took longer than {self.timeout_s:.0f} s; the decoder was killed")
+        try:
+            ok, payload = self.conn.recv()
+        except EOFError:
+            self.close()
+            raise WorkerError(f"{what}: the decoder process crashed") from None
+        if not ok:
+            raise WorkerError(f"{what}: {payload}")
+        return payload
