@@ -1,5 +1,6 @@
-"""Extraction throughput on generated clips, tiny preset, CPU: decode only (each backend), decode + faces,
-and the whole Ray job; the job's rate as a ratio of decode-only; peak memory; bytes per clip.
+"""Extraction throughput on generated clips, tiny preset, CPU: decode only (each backend), the decode stage, the
+decode stage + encoders clip by clip, and the whole Ray job; the job's rate as a ratio of decode-only; where the
+job's CPU time goes; peak memory; bytes per clip.
 
     .venv/bin/python bench/extract_bench.py --clips 100
 """
@@ -13,11 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from results import PeakMemory, update_section
+import psutil
+import torch
+from results import CpuByRole, PeakMemory, update_section
 
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
 from nanoemox.extract.decode import decode_clip
+from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.job import ExtractOptions, run_extract
 from nanoemox.extract.stages import DecodeStage
 from nanoemox.shards.index import read_index
@@ -35,6 +39,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     args = parser.parse_args()
     cfg = load_config(preset="tiny", overrides=["extract.num_cpus=2"])
+    torch.set_num_threads(1)  # every stage on one thread, as in the job (two would spin against the other stages)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         clip = {"seconds": args.seconds, "fps": 25, "size": args.size}
@@ -46,27 +51,46 @@ def main() -> None:
             for record in records:
                 decode_clip(record, backend, 8)
             figures[f"decode only ({backend})"] = rate(len(records), time.perf_counter() - start)
-        stage = DecodeStage(cfg)
+        stage, encode = DecodeStage(cfg), EncodeStage(cfg)
         batches = [{"record": [json.dumps(record.to_dict())]} for record in records]  # one clip a call, as in the job
-        stage(batches[0])  # start the worker and load MTCNN before timing
-        start = time.perf_counter()
+        encode(stage(batches[0]))  # start the worker, load MTCNN and the encoders before timing
+        start, encoding = time.perf_counter(), 0.0
         for batch in batches:
-            stage(batch)
-        figures["decode + faces + audio windows (1 process)"] = rate(len(records), time.perf_counter() - start)
+            decoded = stage(batch)
+            encode_start = time.perf_counter()
+            encode(decoded)
+            encoding += time.perf_counter() - encode_start
+        whole = time.perf_counter() - start
+        figures["decode stage: decode + resize + faces + audio windows (its worker, clip by clip)"] = rate(
+            len(records), whole - encoding
+        )
+        figures["decode stage + encoders (clip by clip, no Ray)"] = rate(len(records), whole)
         stage.close()
         with PeakMemory() as memory:
             start = time.perf_counter()
             [summary] = run_extract(cfg, ExtractOptions("meld", str(root), str(Path(tmp) / "shards"), split="test"))
             cold = time.perf_counter() - start
-        start = time.perf_counter()  # Ray is up now: a second job pays only for its actors and models
-        run_extract(cfg, ExtractOptions("meld", str(root), str(Path(tmp) / "warm"), split="test"))
-        warm = time.perf_counter() - start
+        roles = {
+            "decode workers": "nanoemox.extract.worker",
+            "decode actors": "DecodeStage",
+            "encoder actor": "EncodeStage",
+        }
+        with CpuByRole(roles) as cpu:
+            start = time.perf_counter()  # Ray is up now: a second job pays only for its actors and models
+            run_extract(cfg, ExtractOptions("meld", str(root), str(Path(tmp) / "warm"), split="test"))
+            warm = time.perf_counter() - start
         index = read_index(Path(tmp) / "shards" / "meld" / "test")
         bytes_per_clip = (
             sum((Path(tmp) / "shards/meld/test" / s["file"]).stat().st_size for s in index["shards"]) / index["total"]
         )
     job, warm_job = rate(summary.done, cold), rate(summary.done, warm)
-    faces = figures["decode + faces + audio windows (1 process)"]
+    sequential = figures["decode stage + encoders (clip by clip, no Ray)"]
+    cpu_rows = "\n".join(
+        f"| {role} | {seconds * 1000 / summary.done:.0f} |"
+        for role, seconds in sorted(cpu.seconds.items(), key=lambda x: -x[1])
+    )
+    cpu_total = sum(cpu.seconds.values())
+    cores = psutil.cpu_count()
     decode = figures[f"decode only ({cfg.extract.backend})"]
     rows = "\n".join(f"| {name} | {value:.2f} |" for name, value in figures.items())
     body = f"""## Extraction (tiny preset, CPU)
@@ -82,10 +106,22 @@ generated {args.seconds:.0f} s {args.size}x{args.size} 25 fps H.264 clips with A
 
 - Whole job (Ray running) / decode only ({cfg.extract.backend}, the default backend): **{warm_job / decode:.2f}**
   (target >= 0.7); cold: {job / decode:.2f}.
-- Whole job (Ray running) / decode + faces in one process: {warm_job / faces:.2f} (above 1 means the stages overlap).
+- Whole job (Ray running) / the same work clip by clip without Ray: {warm_job / sequential:.2f} (the gain of running
+  the stages side by side on {cores} cores, less the cost of starting the actors and handing clips between them).
+
 - Peak memory above the idle machine during the job: {memory.peak / 2**20:.0f} MiB.
 - Load average of the machine (shared): {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.
 - Bytes per clip in the shards: {bytes_per_clip / 1024:.1f} KB (tiny preset; the full preset stores about 170 KB).
+
+Where the CPU time goes in the job with Ray running: all processes of the job, their start (imports, models)
+included; {cpu_total:.0f} CPU s over {warm:.0f} s of wall time on {cores} cores, {cpu_total / warm / cores:.0%} busy.
+
+| process | CPU ms per clip |
+|---|---|
+{cpu_rows}
+
+At {cpu_total * 1000 / summary.done:.0f} CPU ms per clip, {cores} fully busy cores would extract at most
+{cores * summary.done / cpu_total:.2f} clips/s, {cores * summary.done / cpu_total / decode:.2f} of decode only.
 """
     update_section("extract", body)
     print(body)

@@ -49,3 +49,54 @@ class PeakMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class CpuByRole:
+    """CPU seconds spent by this process and all its descendants (Ray's workers and their decode workers) while
+    the block runs, summed by role: `roles` maps a name to a substring of the command line; the rest is "other".
+    Processes are sampled every 0.2 s: the last 0.2 s of one that ends before the block does may be missed."""
+
+    def __init__(self, roles: dict[str, str]):
+        self.roles = roles
+
+    def role(self, process: psutil.Process) -> str:
+        if process.pid == psutil.Process().pid:
+            return "driver"
+        command = " ".join(process.cmdline())
+        return next((name for name, key in self.roles.items() if key in command), "other")
+
+    def __enter__(self) -> CpuByRole:
+        import threading
+
+        self.start: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self._sample(first=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self, first: bool = False) -> None:
+        me = psutil.Process()
+        for process in [me, *me.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                used = times.user + times.system  # not children_*: a reaped child was sampled itself
+                role = self.role(process)  # again each time: a Ray worker takes its actor's name when it gets one
+            except psutil.Error:
+                continue
+            if first:
+                self.start[process.pid] = used
+            self.last[process.pid] = (role, used)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.seconds: dict[str, float] = {}
+        for pid, (role, used) in self.last.items():
+            self.seconds[role] = self.seconds.get(role, 0.0) + used - self.start.get(pid, 0.0)

@@ -3,13 +3,17 @@ without taking its caller (a Ray actor, or the `predict` command) down with it.
 
 The work is named by module and class ("package.module:Class"), so the caller never imports what the worker
 needs (torch, the decoders, the face detector): a decode actor starts in a fraction of a second and the heavy
-imports happen once, in the worker, while Ray is still starting the other actors.
+imports happen once, in the worker, while Ray is still starting the other actors. The worker is a fresh
+`python -m nanoemox.extract.worker`, not a multiprocessing child, so it never re-runs the caller's main script.
 """
 
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import subprocess
+import sys
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from typing import Any
 
 from nanoemox.errors import NanoEmoXError
@@ -25,18 +29,22 @@ class WorkerStartError(NanoEmoXError):
     """The worker could not set up its work (a missing package, a bad detector): no item can be done."""
 
 
-def _serve(conn: Any, target: str, args: tuple) -> None:
-    """Child process loop: build the work once and say so, then answer each item with (True, result) or
-    (False, message)."""
+def serve(conn: Connection) -> None:
+    """The worker's loop: build the work named in the first message and say so, then answer each item with
+    (True, result) or (False, message)."""
+    target, args = conn.recv()
     module, name = target.split(":")
     try:
         work = getattr(importlib.import_module(module), name)(*args)
     except Exception as err:
-        conn.send((False, str(err)))
+        conn.send((False, f"{target}: {type(err).__name__}: {err}"))
         return
     conn.send((True, None))
     while True:
-        item = conn.recv()
+        try:
+            item = conn.recv()
+        except EOFError:  # the caller closed its end or died
+            return
         try:
             conn.send((True, work(item)))
         except Exception as err:  # the work's own failure: the caller decides what it means
@@ -44,44 +52,45 @@ def _serve(conn: Any, target: str, args: tuple) -> None:
 
 
 class TimeoutWorker:
-    """Calls `target(*args)(item)` in a spawned child process; a call that outlives `timeout_s` kills the child,
-    and the next call starts a fresh one (whose imports and set-up do not count against the timeout)."""
+    """Calls `target(*args)(item)` in a worker process; a call that outlives `timeout_s` kills the worker, and the
+    next call starts a fresh one (whose imports and set-up do not count against the timeout)."""
 
     def __init__(self, target: str, *args: Any, timeout_s: float):
         self.target, self.args, self.timeout_s = target, args, timeout_s
-        self.process: multiprocessing.Process | None = None
+        self.process: subprocess.Popen | None = None
         self.ready = False
 
     def start(self) -> None:
-        """Start the child now (its imports and set-up overlap with the caller's other work)."""
-        if self.process is not None and self.process.is_alive():
+        """Start the worker now (its imports and set-up overlap with the caller's other work)."""
+        if self.process is not None and self.process.poll() is None:
             return
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, self.target, self.args), daemon=True)
-        self.process.start()
-        child.close()  # only the child holds its end, so its death reads as EOF here
+        self.conn, theirs = Pipe()
+        command = [sys.executable, "-m", "nanoemox.extract.worker", str(theirs.fileno())]
+        self.process = subprocess.Popen(command, pass_fds=[theirs.fileno()])
+        theirs.close()  # only the worker holds its end, so its death reads as EOF here
+        self.conn.send((self.target, self.args))
         self.ready = False
-
-    def _wait_ready(self) -> None:
-        if not self.conn.poll(START_TIMEOUT_S):
-            self.close()
-            raise WorkerStartError(f"the decode worker did not start within {START_TIMEOUT_S:.0f} s")
-        try:
-            ok, message = self.conn.recv()
-        except EOFError:
-            self.close()
-            raise WorkerStartError("the decode worker died while starting") from None
-        if not ok:
-            self.close()
-            raise WorkerStartError(message)
-        self.ready = True
 
     def close(self) -> None:
         if self.process is not None:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
             self.process = None
+            self.conn.close()
+
+    def _wait_ready(self) -> None:
+        if not self.conn.poll(START_TIMEOUT_S):
+            self.close()
+            raise WorkerStartError(f"{self.target}: the worker did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            ok, message = self.conn.recv()
+        except EOFError:
+            self.close()
+            raise WorkerStartError(f"{self.target}: the worker died while starting") from None
+        if not ok:
+            self.close()
+            raise WorkerStartError(message)
+        self.ready = True
 
     def __call__(self, item: Any, what: str) -> Any:
         """The work's result for `item`; `what` names the item in errors (a file path)."""
@@ -100,3 +109,7 @@ class TimeoutWorker:
         if not ok:
             raise WorkerError(f"{what}: {payload}")
         return payload
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
