@@ -83,6 +83,8 @@ class CpuByRole:
                 times = process.cpu_times()
                 used = times.user + times.system  # not children_*: a reaped child was sampled itself
                 role = self.role(process)  # again each time: a Ray worker takes its actor's name when it gets one
+                if role == "other" and process.pid in self.last:  # an ended process has no command line left
+                    role = self.last[process.pid][0]
             except psutil.Error:
                 continue
             if first:

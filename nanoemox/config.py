@@ -199,7 +199,7 @@ class ExtractConfig:
     face_margin: float
     frame_sampling: Literal["centre", "floor"]
     audio_norm: Literal["clip", "window"]
-    batch_size: int
+    batch_size: int | None
     shard_size: int
     num_cpus: int | None
     num_gpus: float
@@ -560,7 +560,6 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("train.weight_decay", train.weight_decay, 0),
         ("train.grad_clip", train.grad_clip, 0),
         ("train.seed", train.seed, 0),
-        ("extract.batch_size", extract.batch_size, 1),
         ("extract.shard_size", extract.shard_size, 1),
         ("extract.detect_size", extract.detect_size, 16),
         ("extract.face_min_size", extract.face_min_size, 1),
@@ -582,6 +581,8 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
     ]
     if extract.num_cpus is not None:
         values.append(("extract.num_cpus", extract.num_cpus, 1))
+    if extract.batch_size is not None:
+        values.append(("extract.batch_size", extract.batch_size, 1))
     values += [(f"score.max_new_tokens.{task}", tokens, 1) for task, tokens in score.max_new_tokens.items()]
     for phase, spec in cfg.train.phases.items():
         key = f"train.phases.{phase}"

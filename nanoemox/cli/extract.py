@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--address", help="an existing Ray cluster (default: local ray.init())")
     parser.add_argument("--num-cpus", type=int, help="CPUs for local Ray")
     parser.add_argument("--num-gpus", type=float, help="GPUs for the encoder actors (one actor per GPU)")
-    parser.add_argument("--batch-size", type=int, help="clips per encoder batch")
+    parser.add_argument("--batch-size", type=int, help="clips per encoder call (default: 16 with GPUs, 1 on the CPU)")
     parser.add_argument("--shard-size", type=int, help="clips per shard")
     parser.add_argument("--backend", choices=["decord", "torchcodec"], help="video decoder")
     add_config_args(parser)

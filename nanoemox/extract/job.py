@@ -73,6 +73,13 @@ class ExtractOptions:
     overwrite: bool = False
 
 
+def encoder_batch_size(cfg: PipelineConfig) -> int:
+    """extract.batch_size, or when null: 16 clips a call on GPUs, 1 on the CPU (bigger batches spill its caches)."""
+    if cfg.extract.batch_size is not None:
+        return cfg.extract.batch_size
+    return 16 if cfg.extract.num_gpus else 1
+
+
 def feature_rows(cfg: PipelineConfig, records: list[Record]):
     """Rows with features (or an error) for each record, computed by Ray Data actor pools."""
     import ray
@@ -92,7 +99,7 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     dataset = dataset.map_batches(
         EncodeStage,
         fn_constructor_args=(cfg, "cuda" if gpus else "cpu"),
-        batch_size=cfg.extract.batch_size,
+        batch_size=encoder_batch_size(cfg),
         compute=ray.data.ActorPoolStrategy(size=max(1, int(gpus)) if gpus else 1),
         num_gpus=min(gpus, 1.0) if gpus else 0,
         num_cpus=encoder_cpus,

@@ -8,6 +8,8 @@ import sys
 import time
 
 from nanoemox.cli.extract import main
+from nanoemox.config import load_config
+from nanoemox.extract.job import encoder_batch_size
 from nanoemox.shards.index import read_index
 from nanoemox.synth import write_meld_corpus
 
@@ -82,3 +84,9 @@ def test_sigkill_half_way_then_resume_writes_each_clip_once(tmp_path):
     assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
     ids = [clip_id for shard in read_index(out / "meld" / "test")["shards"] for clip_id in shard["ids"]]
     assert sorted(ids) == sorted(f"dia{i}_utt0" for i in range(8))  # every clip, exactly once
+
+
+def test_the_encoder_takes_one_clip_a_call_on_the_cpu_and_16_on_gpus_unless_set():
+    assert encoder_batch_size(load_config(preset="tiny")) == 1
+    assert encoder_batch_size(load_config(preset="tiny", overrides=["extract.num_gpus=1"])) == 16
+    assert encoder_batch_size(load_config(preset="tiny", overrides=["extract.batch_size=4"])) == 4
