@@ -9,7 +9,7 @@ import time
 
 from nanoemox.cli.extract import main
 from nanoemox.config import load_config
-from nanoemox.extract.job import encoder_batch_size
+from nanoemox.extract.job import clips_per_decode_task, encoder_batch_size
 from nanoemox.shards.index import read_index
 from nanoemox.synth import write_meld_corpus
 
@@ -70,6 +70,10 @@ def test_sigkill_half_way_then_resume_writes_each_clip_once(tmp_path):
         sys.executable, "-m", "nanoemox.cli.extract", "--dataset", "meld", "--root", str(root), "--out", str(out),
         "--preset", "tiny", "--num-cpus", "2", "--shard-size", "2", "--batch-size", "1",
     ]  # fmt: skip
+    stuck = root / "output_repeated_splits_test" / "dia4_utt0.mp4"  # the fifth clip hangs (a FIFO with no writer),
+    content = stuck.read_bytes()  # so clips come out in order only up to it and the kill lands half way
+    stuck.unlink()
+    os.mkfifo(stuck)
     job = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     index_path = out / "meld" / "test" / "index.json"
     deadline = time.time() + 240
@@ -79,6 +83,8 @@ def test_sigkill_half_way_then_resume_writes_each_clip_once(tmp_path):
         time.sleep(0.2)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
+    stuck.unlink()
+    stuck.write_bytes(content)
     partial = read_index(out / "meld" / "test")
     assert 2 <= partial["total"] < 8, "the job should have been killed half way"
     assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
@@ -90,3 +96,7 @@ def test_the_encoder_takes_one_clip_a_call_on_the_cpu_and_16_on_gpus_unless_set(
     assert encoder_batch_size(load_config(preset="tiny")) == 1
     assert encoder_batch_size(load_config(preset="tiny", overrides=["extract.num_gpus=1"])) == 16
     assert encoder_batch_size(load_config(preset="tiny", overrides=["extract.batch_size=4"])) == 4
+
+
+def test_decode_tasks_take_up_to_4_clips_but_each_actor_gets_at_least_4_tasks():
+    assert [clips_per_decode_task(clips, 2) for clips in (1, 8, 15, 16, 24, 32, 1000)] == [1, 1, 1, 2, 3, 4, 4]
