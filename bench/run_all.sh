@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s .venv/.installed
 .venv/bin/python bench/extract_bench.py --clips 100
-.venv/bin/python bench/train_bench.py --steps 30
+.venv/bin/python bench/train_bench.py --steps 200
 .venv/bin/python bench/score_bench.py --clips 64

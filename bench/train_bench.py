@@ -74,7 +74,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--clips", type=int, default=32)
+    parser.add_argument("--video-steps", type=int, default=20, help="steps of the decode-every-step feed (slow)")
+    parser.add_argument("--threads", type=int, help="torch threads for the steps (default: torch's, all cores)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = load_config(preset="tiny", overrides=PHASE)
     torch.manual_seed(0)
     model = NanoEmoX.from_config(cfg.model).train()
@@ -87,13 +91,19 @@ def main() -> None:
         in_memory = [training_batch(model, list(islice(iter(mixer), args.batch_size))) for _ in range(args.steps)]
         timed_steps(model, iter(in_memory), 3)  # warm-up
         memory_rate = timed_steps(model, iter(in_memory), args.steps)
-        shard_rate = timed_steps(model, from_shards(model, mixer, cfg, args.batch_size), args.steps)
+        feed = from_shards(model, mixer, cfg, args.batch_size)
+        timed_steps(model, feed, 3)  # warm-up: the prefetch thread has started and drawn its first window
+        shard_rate = timed_steps(model, feed, args.steps)
         records = list(open_dataset("meld", root).read("train"))
-        video_rate = timed_steps(model, from_video(model, cfg, records, args.batch_size), args.steps)
-    body = f"""## Training (tiny preset, CPU)
+        feed = from_video(model, cfg, records, args.batch_size)
+        timed_steps(model, feed, 1)  # warm-up: the decode worker and the encoders have started
+        video_rate = timed_steps(model, feed, args.video_steps)
+    threads_flag = f" --threads {args.threads}" if args.threads else ""
+    body = f"""## Training (tiny preset, CPU, {torch.get_num_threads()} torch threads)
 
-`.venv/bin/python bench/train_bench.py --steps {args.steps} --batch-size {args.batch_size}`: phase-3 steps
-(heads + LoRA trainable), batch {args.batch_size}, the same model for all three feeds.
+`.venv/bin/python bench/train_bench.py --steps {args.steps} --batch-size {args.batch_size}{threads_flag}`: phase-3 steps
+(heads + LoRA trainable), batch {args.batch_size}, the same model for all three feeds; {args.steps} timed steps per feed
+({args.video_steps} for decoding every step) after a few untimed ones, so each feed's start is left out.
 
 | feed | samples/s |
 |---|---|
