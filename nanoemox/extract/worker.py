@@ -78,15 +78,22 @@ class TimeoutWorker:
             self.process = None
             self.conn.close()
 
-    def _wait_ready(self) -> None:
-        if not self.conn.poll(START_TIMEOUT_S):
+    def _reply(self, timeout_s: float, error: type[NanoEmoXError], late: str, died: str) -> tuple[bool, Any]:
+        """The worker's next (ok, payload); one silent for `timeout_s`, or dead, is killed and `error` raised."""
+        if not self.conn.poll(timeout_s):
             self.close()
-            raise WorkerStartError(f"{self.target}: the worker did not start within {START_TIMEOUT_S:.0f} s")
+            raise error(late)
         try:
-            ok, message = self.conn.recv()
+            return self.conn.recv()
         except EOFError:
             self.close()
-            raise WorkerStartError(f"{self.target}: the worker died while starting") from None
+            raise error(died) from None
+
+    def _wait_ready(self) -> None:
+        late = f"{self.target}: the worker did not start within {START_TIMEOUT_S:.0f} s"
+        ok, message = self._reply(
+            START_TIMEOUT_S, WorkerStartError, late, f"{self.target}: the worker died while starting"
+        )
         if not ok:
             self.close()
             raise WorkerStartError(message)
@@ -98,14 +105,8 @@ class TimeoutWorker:
         if not self.ready:
             self._wait_ready()
         self.conn.send(item)
-        if not self.conn.poll(self.timeout_s):
-            self.close()
-            raise WorkerError(f"{what}: decoding took longer than {self.timeout_s:.0f} s; the decoder was killed")
-        try:
-            ok, payload = self.conn.recv()
-        except EOFError:
-            self.close()
-            raise WorkerError(f"{what}: the decoder process crashed") from None
+        late = f"{what}: decoding took longer than {self.timeout_s:.0f} s; the decoder was killed"
+        ok, payload = self._reply(self.timeout_s, WorkerError, late, f"{what}: the decoder process crashed")
         if not ok:
             raise WorkerError(f"{what}: {payload}")
         return payload
