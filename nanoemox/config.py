@@ -280,6 +280,13 @@ class StorageConfig:
 
 
 @dataclass
+class RuntimeConfig:
+    """How a process runs, not what it computes: torch's CPU threads (null: sized by nanoemox.threads)."""
+
+    threads: int | None
+
+
+@dataclass
 class PipelineConfig:
     preset: str
     model: ModelConfig
@@ -289,6 +296,7 @@ class PipelineConfig:
     score: ScoreConfig
     eval: EvalConfig
     storage: StorageConfig
+    runtime: RuntimeConfig
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -581,6 +589,8 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
     ]
     if extract.num_cpus is not None:
         values.append(("extract.num_cpus", extract.num_cpus, 1))
+    if cfg.runtime.threads is not None:
+        values.append(("runtime.threads", cfg.runtime.threads, 1))
     if extract.batch_size is not None:
         values.append(("extract.batch_size", extract.batch_size, 1))
     values += [(f"score.max_new_tokens.{task}", tokens, 1) for task, tokens in score.max_new_tokens.items()]

@@ -32,9 +32,31 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_threads_arg(parser: argparse.ArgumentParser) -> None:
+    """`--threads N` on the commands that run torch in this process; it sets `runtime.threads`."""
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="torch's CPU threads (default runtime.threads; null: one for the tiny preset, else every CPU this "
+        "process may use)",
+    )
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def cli_overrides(args: argparse.Namespace) -> list[str]:
+    """`--set` overrides, and the flags that stand for a config key."""
+    threads = getattr(args, "threads", None)
+    return args.overrides + ([f"runtime.threads={threads}"] if threads is not None else [])
+
+
 def config_from_args(args: argparse.Namespace) -> PipelineConfig:
     """The effective config; its `storage` section also sets how URLs (s3://...) are reached."""
-    cfg = load_config(args.config, args.preset, args.overrides)
+    cfg = load_config(args.config, args.preset, cli_overrides(args))
     use_storage(cfg)
     return cfg
 

@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.cli.common import add_config_args, add_threads_arg, cli_overrides, config_from_args, run
 from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_run.add_argument("--out", default="demo-out")
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
+    add_threads_arg(demo_run)
 
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
@@ -83,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     predict.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    add_threads_arg(predict)
+    predict.add_argument("--preset", help="the run's preset (checked against the config saved with its heads)")
     predict.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
 
@@ -159,7 +162,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from nanoemox.demo.run import run_demo
 
     with writing(args.out):
-        run_demo(args.out, args.scale, args.steps_scale)
+        run_demo(args.out, args.scale, args.steps_scale, args.threads)
     return 0
 
 
@@ -172,7 +175,7 @@ def predict_command(args: argparse.Namespace) -> int:
     if args.labels and args.labels not in DATASETS:
         raise NanoEmoXError(f"--labels {args.labels}: unknown dataset; choose from {', '.join(DATASETS)}")
     checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, None, args.overrides)
+    cfg = run_config(checkpoint, None, cli_overrides(args), args.preset)
     context = read_context(Path(args.context)) if args.context else None
     labels = args.labels or ("mintrec" if args.task == "mir" else "predict")
     prediction = predict_clip(cfg, checkpoint, Path(args.video), args.task, args.subtitle, context, labels, args.device)

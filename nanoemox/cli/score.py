@@ -4,9 +4,8 @@ import argparse
 import sys
 
 from nanoemox import storage
-from nanoemox.cli.common import run, use_storage
+from nanoemox.cli.common import add_threads_arg, cli_overrides, run, use_storage
 from nanoemox.config import load_config
-from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import writing
 
@@ -37,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--address", help="an existing Ray cluster: spread shards over actors")
     parser.add_argument("--num-gpus", type=int, default=0, help="Ray actors, one model per GPU")
     parser.add_argument("--device", help="in-process device (default: cuda when available)")
+    add_threads_arg(parser)
     parser.add_argument("--config", help="config (default: the one saved with the heads)")
+    parser.add_argument("--preset", help="the run's preset (checked against it), or the preset of --config")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return parser
 
@@ -46,15 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     from nanoemox.datasets import reader_class
+    from nanoemox.devices import pick_device
     from nanoemox.score.job import score_in_process, score_on_ray
     from nanoemox.score.runs import find_checkpoint, run_config
     from nanoemox.tasks import check_askable
 
-    overrides = args.overrides + (["score.do_sample=true"] if args.sample else [])
+    overrides = cli_overrides(args) + (["score.do_sample=true"] if args.sample else [])
     overrides += ["score.unibench_question=candidates"] if args.candidates else []
-    use_storage(load_config(args.config, None, overrides))  # to reach a --run given as a URL
+    use_storage(load_config(args.config, args.preset if args.config else None, overrides))  # for a --run URL
     checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, args.config, overrides)
+    cfg = run_config(checkpoint, args.config, overrides, args.preset)
     use_storage(cfg)
     split_dir = storage.join(args.features, args.dataset, args.split)
     tasks = list(dict.fromkeys(args.task or reader_class(args.dataset).tasks))  # each task once

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from nanoemox import storage
-from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.cli.common import add_config_args, add_threads_arg, config_from_args, run
 from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_yaml, writing
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="heads", help="output folder or URL, e.g. s3://bucket/heads (default heads/)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run exactly where it stopped")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    add_threads_arg(parser)
     add_config_args(parser)
     return parser
 

@@ -37,12 +37,13 @@ HELD_OUT = [  # (dataset, task, metric): the classification tasks the demo repor
 ]
 
 
-def demo_config(roots: dict[str, Path], steps_scale: float) -> PipelineConfig:
+def demo_config(roots: dict[str, Path], steps_scale: float, threads: int | None = None) -> PipelineConfig:
     overrides = [f"train.phases.{phase}.datasets={mix}" for phase, mix in MIX.items()]
     overrides += [f"train.phases.{phase}.steps={max(2, round(n * steps_scale))}" for phase, n in STEPS.items()]
     overrides += [f"datasets.{name}={root}" for name, root in roots.items()]
     overrides += ["train.log_every=20", "train.save_every=1000", "train.eval_every=1000"]
     overrides += ["score.unibench_question=candidates"]  # the demo trains and reports MELD's candidate-list MER
+    overrides += [f"runtime.threads={threads}"] if threads is not None else []
     return load_config(preset="tiny", overrides=overrides)
 
 
@@ -61,13 +62,13 @@ def banner(step: int, text: str) -> None:
     print(f"\n== {step}/6 {text}", flush=True)
 
 
-def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> dict:
+def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0, threads: int | None = None) -> dict:
     out = Path(out)
     started = time.perf_counter()
     shutil.rmtree(out, ignore_errors=True)
     banner(1, "make the corpus (mp4 clips with audio, MELD / MIntRec / AvaMERG / MER-Caption+ formats)")
     roots = make_corpus(out / "corpus", scale)
-    cfg = demo_config(roots, steps_scale)
+    cfg = demo_config(roots, steps_scale, threads)
     shards, run = out / "shards", out / "heads" / "p2e"
     save_config(cfg, out)
 

@@ -29,6 +29,7 @@ from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.progress import progress
 from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
 from nanoemox.tasks import asked_task, candidates, prompt_id
+from nanoemox.threads import use_threads
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ScoreSummary:
     written: int = 0
     skipped: int = 0  # already in the predictions file
     truncated: int = 0  # written answers cut at max_new_tokens
+    threads: int = 0  # torch's CPU threads in this process (0: the work ran in Ray actors)
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -45,6 +47,7 @@ class ScoreSummary:
         return (
             f"{self.dataset}/{self.split}: {self.written} predictions written ({self.truncated} cut at "
             f"max_new_tokens), {self.skipped} already there, {rate:.2f} clips/s"
+            + (f" on {self.threads} CPU thread(s)" if self.threads else "")
         )
 
 
@@ -162,6 +165,7 @@ def score_in_process(
 ) -> ScoreSummary:
     index = checked_index(split_dir, cfg)
     summary = split_summary(split_dir, index)
+    summary.threads = use_threads(cfg)
     with predictions_file(out) as (done, sink):
         model = load_model(cfg, checkpoint, device)
         started = time.perf_counter()

@@ -15,6 +15,7 @@ from nanoemox.extract.stages import DecodeStage
 from nanoemox.files import read_text
 from nanoemox.score.job import load_model, predict
 from nanoemox.tasks import check_askable
+from nanoemox.threads import use_threads
 
 
 def read_context(path: Path) -> list[Turn]:
@@ -45,6 +46,7 @@ def predict_clip(
         raise NanoEmoXError(f"{video}: file not found")
     check_askable(task, labels_from)
     device = pick_device(device)
+    use_threads(cfg)
     record = Record(
         id=video.stem.replace(".", "_"),
         dataset=labels_from,

@@ -26,6 +26,9 @@ def find_checkpoint(run: str | Path) -> str:
     raise NanoEmoXError(f"{run}: no finished training stage ({', '.join(STAGE_PREFERENCE)}); run nanoemox-train first")
 
 
-def run_config(checkpoint: str | Path, config: str | None, overrides: list[str]) -> PipelineConfig:
-    """The config the heads were trained with (or --config), with --set overrides (e.g. score.batch_size)."""
-    return load_config(config or storage.join(checkpoint_folder(checkpoint), "config.yaml"), None, overrides)
+def run_config(
+    checkpoint: str | Path, config: str | None, overrides: list[str], preset: str | None = None
+) -> PipelineConfig:
+    """The config the heads were trained with (or --config), with --set overrides (e.g. score.batch_size); a
+    --preset other than the run's is refused, naming both."""
+    return load_config(config or storage.join(checkpoint_folder(checkpoint), "config.yaml"), preset, overrides)

@@ -23,6 +23,7 @@ from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
 from nanoemox.model.prompts import load_prompts
 from nanoemox.progress import progress
+from nanoemox.threads import use_threads
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog
 from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches
@@ -72,6 +73,7 @@ class StageResult:
     out: str
     already_finished: bool = False
     over_length: int = 0
+    threads: int = 0  # torch's CPU threads
 
     def line(self) -> str:
         if self.already_finished:
@@ -79,7 +81,7 @@ class StageResult:
         val = f", val loss {self.val_loss:.4f}" if self.val_loss is not None else ""
         return (
             f"{self.stage}: {self.steps} steps, loss {self.loss:.4f}{val}, {self.samples_per_s:.1f} samples/s, "
-            f"{self.seconds:.0f} s, {self.skipped_steps} non-finite steps skipped, "
+            f"{self.seconds:.0f} s on {self.threads} CPU thread(s), {self.skipped_steps} non-finite steps skipped, "
             f"{self.over_length} over-length samples skipped -> {self.out}"
         )
 
@@ -143,6 +145,7 @@ def train_stage(
         raise NanoEmoXError(f"{out} exists; pass --resume to continue it, or choose another --run")
     if state is not None and state.finished:
         return StageResult(stage.name, state.step, float("nan"), None, 0.0, 0.0, state.skipped_steps, out, True)
+    threads = use_threads(cfg)
     torch.manual_seed(cfg.train.seed + dist.rank)
     model = NanoEmoX.from_config(cfg.model, dist.device)
     if stage.init_from:
@@ -280,4 +283,5 @@ def train_stage(
         state.skipped_steps,
         out,
         over_length=state.over_length,
+        threads=threads,
     )

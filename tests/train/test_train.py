@@ -129,8 +129,9 @@ def test_killed_run_resumes_with_the_same_losses(features, tmp_path):
 
 
 def test_joint_and_reverse_strategies_run(features, tmp_path, capsys):
-    assert train(features, tmp_path, "--strategy", "joint") == 0
-    assert "joint: 12 steps" in capsys.readouterr().out  # the whole budget of the four phases
+    assert train(features, tmp_path, "--strategy", "joint", "--threads", "2") == 0
+    out = capsys.readouterr().out
+    assert "joint: 12 steps" in out and "on 2 CPU thread(s)" in out  # the whole budget of the four phases
     assert train(features, tmp_path, "--strategy", "reverse") == 0
     order = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if " steps, loss" in line]
     assert order == ["phase3", "phase2", "phase1-speech", "phase1-visual"]
