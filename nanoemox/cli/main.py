@@ -10,7 +10,6 @@ from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import writing
-from nanoemox.info import format_report, parameter_report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return demo_command(args)
     if args.command == "info":
+        from nanoemox.info import format_report, parameter_report
+
         report = parameter_report(config_from_args(args))
         if args.json:
             print(json.dumps({k: report[k] for k in ("modules", "total", "trainable")}, indent=2))
@@ -184,14 +185,15 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def shards_command(args: argparse.Namespace) -> int:
-    from nanoemox.shards.inspect import format_inspection, inspect_shards
-    from nanoemox.shards.zarr_store import export_zarr, import_zarr
-
     if args.action == "inspect":
+        from nanoemox.shards.inspect import format_inspection, inspect_shards
+
         entries = inspect_shards(args.dir)
         print(json.dumps(entries, indent=2) if args.json else format_inspection(entries))
         return 1 if any(entry["damaged"] for entry in entries) else 0
-    elif args.action == "export":
+    from nanoemox.shards.zarr_store import export_zarr, import_zarr  # torch: only where tensors are read
+
+    if args.action == "export":
         with writing(args.store):
             count = export_zarr(args.split_dir, args.store, config_from_args(args))
         print(f"exported {count} clips to {args.store}")
