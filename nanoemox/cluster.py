@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nanoemox.errors import NanoEmoXError
+
+if TYPE_CHECKING:
+    import ray.data
 
 RAY_LOG = "ray.log"
 # ray.init() drops the handlers of "ray" itself but not those of its children, so both are routed.
@@ -63,6 +68,17 @@ def route_ray_logs(path: Path | None) -> None:
             logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def map_on_actors(dataset: ray.data.Dataset, stage: type, **options: Any) -> ray.data.Dataset:
+    """`dataset.map_batches(stage, **options)` on an actor pool whose actors are not restarted. Ray Data restarts a
+    dead actor by default, and Ray then prints an error line on every job ("core_worker.cc: ... has constructor
+    arguments in the object store and max_restarts > 0", ray#57733) for a restart that may fail anyway (ray#53727).
+    A job whose actor dies stops instead; running it again resumes. Ray 2.60 takes `max_restarts` only through
+    its deprecated `**ray_remote_args`, hence the silenced warning; revisit when upgrading Ray."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        return dataset.map_batches(stage, **options, max_restarts=0)
 
 
 def require_gpus(needed: float, flag: str) -> None:

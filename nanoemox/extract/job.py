@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanoemox import storage
-from nanoemox.cluster import require_gpus, start_ray
+from nanoemox.cluster import map_on_actors, require_gpus, start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
 from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.stages import DecodeStage
+from nanoemox.hub import check_weights
 from nanoemox.locks import locked
 from nanoemox.progress import progress
 from nanoemox.shards.contract import build_contract
@@ -95,14 +96,16 @@ def feature_rows(cfg: PipelineConfig, records: list[Record]):
     items = [{"record": json.dumps(r.to_dict())} for r in records]
     encoder_cpus = 0.0 if gpus else 0.5  # on CPU the encoder shares cores with decoding, which dominates
     decode_actors = max(1, min(len(items), int(cpus)))
-    dataset = ray.data.from_items(items).map_batches(
+    dataset = map_on_actors(
+        ray.data.from_items(items),
         DecodeStage,
         fn_constructor_args=(cfg,),
         batch_size=clips_per_decode_task(len(items), decode_actors),
         compute=ray.data.ActorPoolStrategy(size=decode_actors),
         num_cpus=(cpus - encoder_cpus) / decode_actors,
     )
-    dataset = dataset.map_batches(
+    dataset = map_on_actors(
+        dataset,
         EncodeStage,
         fn_constructor_args=(cfg, "cuda" if gpus else "cpu"),
         batch_size=encoder_batch_size(cfg),
@@ -173,7 +176,10 @@ def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSum
 
 def run_extract(cfg: PipelineConfig, *jobs: ExtractOptions) -> list[ExtractSummary]:
     """Extract every requested split of one or more datasets in one Ray Data pass (actors start once);
-    returns one summary per split."""
+    returns one summary per split. With local Ray, the encoders' weights must be on this machine (a cluster's
+    nodes have their own)."""
+    if cfg.extract.address is None:
+        check_weights(cfg.model, ("clip", "hubert", "face"))
     with ExitStack() as locks:
         return _extract(cfg, jobs, locks)
 

@@ -19,10 +19,11 @@ import torch
 
 from nanoemox import storage
 from nanoemox.batching import generation_batch, prompt_lengths
-from nanoemox.cluster import require_gpus, start_ray
+from nanoemox.cluster import map_on_actors, require_gpus, start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
 from nanoemox.files import read_text
+from nanoemox.hub import check_weights
 from nanoemox.locks import locked
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
@@ -214,13 +215,16 @@ def score_on_ray(
 ) -> ScoreSummary:
     import ray
 
+    if address is None:  # a cluster's nodes have weights of their own
+        check_weights(cfg.model, ("lm",))
     start_ray(address, log_dir=storage.local_folder(storage.parent(out)))
     require_gpus(gpus, f"--num-gpus {gpus}")
     index = checked_index(split_dir, cfg)
     summary = split_summary(split_dir, index)
     device = "cuda" if gpus else "cpu"
     with predictions_file(out) as (done, sink):
-        dataset = ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]).map_batches(
+        dataset = map_on_actors(
+            ray.data.from_items([{"url": url} for url in shard_urls(split_dir, index)]),
             ShardScorer,
             fn_constructor_args=(cfg, checkpoint, tasks, done, device),
             batch_size=1,
