@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import hashlib
@@ -326,19 +327,36 @@ def load_config(
     name = preset or raw.get("preset", "full")
     if presets is None:  # a config saved beside an output: already resolved
         if preset is not None and preset != raw.get("preset"):
-            raise ConfigError(f"{path}: this saved config is preset '{raw.get('preset')}', not '{preset}'")
+            raise ConfigError(
+                f"--preset {preset}: {path} was saved with preset '{raw.get('preset')}'; leave --preset out"
+            )
         presets = {part: {} for part in _preset_names(name)}
     merged = raw
     for part in _preset_names(name):  # stacked left to right: tiny,published-code
         if part not in presets:
+            where = f"--preset {preset}" if preset else f"{path}: 'preset'"
             raise ConfigError(
-                f"{path}: unknown preset '{part}'{_suggest(part, presets)}; presets: {', '.join(presets)}"
+                f"{where}: unknown preset '{part}'{_suggest(part, presets)}; presets: {', '.join(presets)} (in {path})"
             )
         merged = _merge(merged, presets[part] or {})
     merged["preset"] = name
+    base = copy.deepcopy(merged)
     for item in overrides:
         _apply_override(merged, item, path)
-    return _check(_build(PipelineConfig, merged, "", path), path)
+    try:
+        return _check(_build(PipelineConfig, merged, "", path), path)
+    except ConfigError as err:
+        if not overrides:
+            raise
+        _check(_build(PipelineConfig, base, "", path), path)  # the file and preset alone: their own error
+        raise ConfigError(_blame_overrides(str(err), path, overrides)) from None  # else an override's
+
+
+def _blame_overrides(message: str, path: str | Path, overrides: list[str] | tuple[str, ...]) -> str:
+    """`--set KEY=VALUE: ...` in place of the file's name, naming the override(s) whose key the message names."""
+    problem = message.removeprefix(f"{path}: ")
+    named = [item for item in overrides if f"'{item.split('=', 1)[0].strip()}" in problem]
+    return f"{', '.join(f'--set {item}' for item in named or overrides)}: {problem}"
 
 
 def _preset_names(name: str) -> list[str]:

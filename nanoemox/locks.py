@@ -7,6 +7,7 @@ Object storage has no such lock: there `storage.object_lock` keeps a best-effort
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
@@ -37,6 +38,7 @@ def locked(output: str | Path, job: str) -> Iterator[None]:
             yield
         return
     path = lock_path(output)
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         handle = path.open("a+")
@@ -61,6 +63,9 @@ def locked(output: str | Path, job: str) -> Iterator[None]:
     finally:
         path.unlink(missing_ok=True)
         handle.close()
+        for folder in created:  # a job that failed before writing leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _same_file(handle, path: Path) -> bool:

@@ -16,16 +16,18 @@ PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{p
 
 
 class PlainLines:
-    """A stream for tqdm that turns each in-place redraw into one plain line (repeats dropped)."""
+    """A stream for tqdm that turns each in-place redraw into one plain line; a redraw at the same count as the
+    line before (a new postfix, the final refresh and the close) is dropped."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream, self.last = stream, ""
 
     def write(self, text: str) -> None:
         line = text.replace("\r", "").rstrip()
-        if line and line != self.last:
+        count = line.split(" [", 1)[0]  # `desc: n/total`
+        if line and count != self.last:
             self.stream.write(line + "\n")
-            self.last = line
+            self.last = count
 
     def flush(self) -> None:
         self.stream.flush()
@@ -37,4 +39,6 @@ def progress(iterable: Iterable | None = None, *, file: IO[str] | None = None, *
     if getattr(stream, "isatty", lambda: False)():
         return tqdm(iterable, file=stream, **kwargs)
     plain = {"mininterval": PLAIN_EVERY_S, "bar_format": PLAIN_FORMAT}
+    if kwargs.get("leave") is False:  # a passing bar (erased on a terminal) prints in a log only once it is slow
+        plain["delay"] = PLAIN_EVERY_S
     return tqdm(iterable, file=PlainLines(stream), **(plain | kwargs))

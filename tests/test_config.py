@@ -71,6 +71,19 @@ def test_bad_overrides_name_the_key(override, message):
         load_config(preset="tiny", overrides=[override])
 
 
+def test_a_bad_override_or_preset_is_blamed_not_the_file():
+    """The user typed the override and the preset; the packaged pipeline.yaml they never touched is fine."""
+    with pytest.raises(ConfigError) as err:
+        load_config(overrides=["train.log_every=5", "train.batch_size=four"])
+    assert str(err.value) == "--set train.batch_size=four: 'train.batch_size' must be int, got 'four'"
+    with pytest.raises(ConfigError) as err:
+        load_config(preset="tiny", overrides=["model.heads.qformer.hidden_size=65"])
+    assert str(err.value).startswith("--set model.heads.qformer.hidden_size=65: 'model.heads.qformer.hidden_size'")
+    with pytest.raises(ConfigError) as err:
+        load_config(preset="tinyy")
+    assert str(err.value).startswith("--preset tinyy: unknown preset 'tinyy' (did you mean 'tiny'?)")
+
+
 def test_bad_key_in_file_names_file_key_and_suggestion(tmp_path):
     data = yaml.safe_load(Path("pipeline.yaml").read_text())
     data["train"]["grad_acum"] = data["train"].pop("grad_accum")

@@ -23,6 +23,19 @@ def test_log_gets_plain_lines_not_redraws():
     assert "clip/s" in lines[-1]
 
 
+def test_a_passing_bar_leaves_no_line_in_a_log_and_counts_are_not_repeated():
+    log = io.StringIO()
+    for _ in progress(range(3), desc="meld/train", unit=" records", file=log, leave=False):
+        pass
+    assert log.getvalue() == ""  # `datasets check > file` printed `meld/train: 0/? records/s`
+    with progress(total=2, desc="phase1", unit="step", file=log, mininterval=0) as bar:
+        for step in range(2):
+            bar.update()
+            bar.set_postfix(loss=f"{step}")  # a redraw at the same count
+    counts = [line.split(" [")[0] for line in log.getvalue().splitlines()]
+    assert counts == ["phase1: 0/2", "phase1: 1/2", "phase1: 2/2"]
+
+
 def test_log_gets_a_line_per_interval():
     log = io.StringIO()
     for _ in progress(range(20), desc="check", unit=" records", file=log, mininterval=0, miniters=1):

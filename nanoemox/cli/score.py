@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = run_config(checkpoint, args.config, overrides, args.preset)
     use_storage(cfg)
     split_dir = storage.join(args.features, args.dataset, args.split)
+    check_split(args.features, args.dataset, args.split)
     tasks = list(dict.fromkeys(args.task or reader_class(args.dataset).tasks))  # each task once
     unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
     if unknown:
@@ -77,6 +78,18 @@ def main(argv: list[str] | None = None) -> int:
             summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, pick_device(args.device))
     print(f"{summary.line()} -> {out}")
     return 0
+
+
+def check_split(features: str, dataset: str, split: str) -> None:
+    """A split that was never extracted is named with the splits that were (MER-Caption+ has no test split)."""
+    from nanoemox.shards.index import INDEX_FILE
+
+    if storage.is_file(storage.join(features, dataset, split, INDEX_FILE)):
+        return
+    folder = storage.join(features, dataset)
+    have = [name for name in storage.list_names(folder) if storage.is_file(storage.join(folder, name, INDEX_FILE))]
+    found = f"the splits there are: {', '.join(have)}; pass one with --split" if have else "no split of it is there"
+    raise NanoEmoXError(f"{storage.join(folder, split)}: no shards of {dataset}'s split '{split}' ({found})")
 
 
 def entry() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from nanoemox.datasets.record import Record
-from nanoemox.errors import NanoEmoXError
+from nanoemox.errors import NanoEmoXError, first_line
 from nanoemox.extract.sampling import SAMPLE_RATE, frame_indices, frame_times
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -151,9 +151,7 @@ def decode_clip(record: Record, backend: str, count: int, sampling: str = "centr
         raise
     except Exception as err:  # decoders raise their own types; all mean "this file cannot be decoded"
         path = record.video or record.audio or record.frames_dir
-        raise DecodeError(
-            f"{path}: cannot decode ({type(err).__name__}: {str(err).strip().splitlines()[0][:200]})"
-        ) from err
+        raise DecodeError(f"{path}: cannot decode ({type(err).__name__}: {first_line(err)})") from err
     if audio is not None:
         meta["audio_s"] = len(audio) / SAMPLE_RATE
         if len(audio) == 0 or float(np.abs(audio).max()) < 1e-4:

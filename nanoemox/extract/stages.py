@@ -17,7 +17,7 @@ import numpy as np
 
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.record import Record
-from nanoemox.errors import NanoEmoXError
+from nanoemox.errors import NanoEmoXError, first_line
 from nanoemox.extract.sampling import CROP_SIZE, SAMPLE_RATE, WINDOW_SECONDS
 from nanoemox.extract.worker import TimeoutWorker, WorkerError
 
@@ -33,8 +33,7 @@ def failure_text(err: Exception) -> str:
     """One line for failures.jsonl: our own errors as they are, others with their type (they name no file)."""
     if isinstance(err, NanoEmoXError):
         return str(err)
-    first = (str(err).strip().splitlines() or [""])[0][:300]
-    return f"{type(err).__name__}: {first}"
+    return f"{type(err).__name__}: {first_line(err)}"
 
 
 def empty_row(cfg: PipelineConfig) -> Row:

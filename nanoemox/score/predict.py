@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import torch
@@ -42,8 +44,8 @@ def predict_clip(
     device: str | None = None,
 ) -> dict:
     """Decode, crop faces, encode, and answer `task` for one clip; `labels_from` names the candidate set."""
-    if not video.is_file():
-        raise NanoEmoXError(f"{video}: file not found")
+    if not video.is_file():  # an OS error, exit status 1 (README: "Errors and exit status")
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(video))
     check_askable(task, labels_from)
     device = pick_device(device)
     use_threads(cfg)

@@ -62,8 +62,10 @@ def phase_sources(
                     f"unknown dataset '{dataset}' in train.phases.{phase}.datasets.{task}; known: {', '.join(DATASETS)}"
                 )
             split_dir = storage.join(features, dataset, split)
-            if not required and not storage.is_file(storage.join(split_dir, INDEX_FILE)):
-                continue
+            if not storage.is_file(storage.join(split_dir, INDEX_FILE)):
+                if not required:
+                    continue
+                raise NanoEmoXError(missing_from_mix(features, phase, task, dataset, split, spec.datasets[task]))
             index = checked_index(split_dir, cfg)
             found.append((dataset, tuple(shard_urls(split_dir, index)), index["total"]))
         task_size = sum(size for _, _, size in found) or 1
@@ -71,6 +73,17 @@ def phase_sources(
             share = size / task_size if cfg.train.dataset_weighting == "size" else 1 / len(found)
             sources.append(Source(task, dataset, urls, size, weight / total_weight * share))
     return sources
+
+
+def missing_from_mix(features: str | Path, phase: str, task: str, dataset: str, split: str, mix: list[str]) -> str:
+    """Why a phase wants shards the user may never have named (the phase's mix in the config), and the two fixes."""
+    have = [name for name in DATASETS if storage.is_file(storage.join(features, name, split, INDEX_FILE))]
+    change = f"--set train.phases.{phase}.datasets.{task}=[{', '.join(have) or 'DATASET'}]"
+    return (
+        f"{storage.join(features, dataset, split)}: no index.json; phase {phase}'s mix trains {task} on "
+        f"{', '.join(mix)} (train.phases.{phase}.datasets.{task}): extract {dataset} first (nanoemox-extract "
+        f"--dataset {dataset}), or train on the shards there are: {change}"
+    )
 
 
 def non_finite(sample: ShardSample) -> str:

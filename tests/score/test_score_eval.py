@@ -75,8 +75,10 @@ def test_score_errors(setup):
         score(root, checkpoint, "--task", "mir")
     with pytest.raises(NanoEmoXError, match="is a folder; give the predictions file's path"):
         score(root, checkpoint, "--out", str(root))
-    with pytest.raises(NanoEmoXError, match="no index.json"):
+    with pytest.raises(NanoEmoXError, match=r"meld/dev: no shards of meld's split 'dev' \(the splits there are: test"):
         score(root, checkpoint, "--split", "dev")
+    with pytest.raises(NanoEmoXError, match="--preset full: .*config.yaml was saved with preset 'tiny'"):
+        score(root, checkpoint, "--preset", "full")
 
 
 def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path, capsys, monkeypatch):
@@ -163,16 +165,23 @@ def test_eval_needs_wheels_for_wheel_metrics_and_a_predictions_file(tmp_path):
 
 
 def test_predict_one_clip(setup, tmp_path, capsys):
+    from nanoemox.cli.common import run
     from nanoemox.cli.main import main
     from nanoemox.synth import voice, write_clip
 
     checkpoint = setup[1]
     clip = write_clip(tmp_path / "hello.mp4", 2.0, audio=voice(2.0))
-    assert main(["predict", str(clip), "--run", str(checkpoint), "--subtitle", "hi", "--json"]) == 0
+    argv = ["predict", str(clip), "--run", str(checkpoint), "--subtitle", "hi", "--json", "--preset", "tiny"]
+    assert main([*argv, "--threads", "1"]) == 0
     prediction = json.loads(capsys.readouterr().out)
     assert prediction["id"] == "hello" and prediction["task"] == "mer" and isinstance(prediction["answer"], list)
-    with pytest.raises(NanoEmoXError, match="missing.mp4: file not found"):
-        main(["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)])
+    assert run(main, ["predict", str(tmp_path / "missing.mp4"), "--run", str(checkpoint)]) == 1  # an OS error
+    assert capsys.readouterr().err == f"error: {tmp_path / 'missing.mp4'}: No such file or directory\n"
+    text = tmp_path / ("a-long-folder-name-" * 8) / "notes.mp4"  # a long path: the decoder's message stays whole
+    text.parent.mkdir()
+    text.write_text("not a video")
+    with pytest.raises(NanoEmoXError, match=r"notes.mp4: cannot decode \(.*Invalid data found when processing input\)"):
+        main(["predict", str(text), "--run", str(checkpoint)])
     with pytest.raises(NanoEmoXError, match="'meld' has none"):
         main(["predict", str(clip), "--run", str(checkpoint), "--task", "mir", "--labels", "meld"])
     with pytest.raises(NanoEmoXError, match="--labels meldd: unknown dataset"):

@@ -144,8 +144,15 @@ def test_bad_inputs_fail_before_any_compute(features, tmp_path, capsys):
         train(features, tmp_path, "--phase", "2")
     with pytest.raises(NanoEmoXError, match="unknown dataset 'meldd' in train.phases.1-speech.datasets.mer"):
         train(features, tmp_path, "--phase", "1", overrides=[*MIX, "train.phases.1-speech.datasets.mer=[meldd]"])
-    with pytest.raises(NanoEmoXError, match="caer/train: no index.json"):
-        train(features, tmp_path, "--phase", "1", overrides=[*MIX, "train.phases.1-speech.datasets.mer=[caer]"])
+    default_mix = [o for o in MIX if not o.startswith("train.phases.1-speech.datasets")]  # crema-d, m3ed
+    message = (
+        r"crema-d/train: no index.json; phase 1-speech's mix trains mer on crema-d, m3ed "
+        r"\(train.phases.1-speech.datasets.mer\): extract crema-d first .* or train on the shards there are: "
+        r"--set train.phases.1-speech.datasets.mer=\[mer-caption\+, meld, mintrec, avamerg\]"
+    )
+    with pytest.raises(NanoEmoXError, match=message):
+        train(features, tmp_path / "new-heads", "--phase", "1", overrides=default_mix)
+    assert not (tmp_path / "new-heads").exists()  # no empty folder left behind
     with pytest.raises(NanoEmoXError, match="shards do not match the model config"):
         train(features, tmp_path, "--phase", "1", overrides=[*MIX, "model.encoders.hubert.qformer_layers=[3]"])
     assert not (tmp_path / "p2e" / "phase1-speech").exists()
