@@ -15,7 +15,7 @@ from nanoemox.synth import write_meld_corpus
 
 pytestmark = pytest.mark.install
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "pipeline.yaml", "nanoemox")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "pipeline.yaml", "FIDELITY.md", "shards", "heads", "nanoemox")
 
 
 def sh(*args, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -72,6 +72,13 @@ def test_wheel_installs_and_runs_outside_the_checkout(venv, tmp_path):
     assert "facenet-pytorch" in check  # pip check sees the whole environment ...
     assert not [line for line in check.splitlines() if line.startswith("nanoemox ")]  # ... and all our pins hold
 
+    docs = Path(where).parent / "docs"  # what the --help texts point to, as plain files
+    for name, source in (
+        ("FIDELITY.md", "FIDELITY.md"),
+        ("shards.md", "shards/README.md"),
+        ("heads.md", "heads/README.md"),
+    ):
+        assert not (docs / name).is_symlink() and (docs / name).read_text() == (REPO / source).read_text()
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     for name in scripts:
         assert "usage:" in sh(bin_dir / name, "--help", cwd=tmp_path, env=env).stdout

@@ -20,7 +20,7 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         help="full (the paper's sizes, default), tiny (small, random init), published-code (the published code's "
-        "choices, FIDELITY.md); stack them left to right: tiny,published-code",
+        "choices, FIDELITY.md, installed as nanoemox/docs/FIDELITY.md); stack them left to right: tiny,published-code",
     )
     parser.add_argument(
         "--set",
