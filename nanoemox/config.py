@@ -22,6 +22,7 @@ from nanoemox.files import read_yaml, yaml_problem
 
 DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the package file links to the repository root's
 MODALITIES = ("speech", "visual", "face", "fusion")
+CONFIG_FILE = "config.yaml"  # the effective config, saved beside every output it made
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 HUBERT_CONV_LAYERS = 7  # the feature extractor's conv kernels and strides (HubertConfig defaults)
@@ -350,7 +351,7 @@ def config_yaml(cfg: PipelineConfig) -> str:
 
 def save_config(cfg: PipelineConfig, out_dir: str | Path) -> str:
     """Write the effective config beside an output, so the output says how it was made."""
-    out = storage.join(out_dir, "config.yaml")
+    out = storage.join(out_dir, CONFIG_FILE)
     storage.put_text(out, config_yaml(cfg))
     return out
 

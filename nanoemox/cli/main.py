@@ -167,15 +167,16 @@ def predict_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from nanoemox.score.predict import predict_clip, read_context
-    from nanoemox.score.runs import find_checkpoint, run_config
+    from nanoemox.score.run import checkpoint_and_config
 
     if args.labels and args.labels not in DATASETS:
         raise NanoEmoXError(f"--labels {args.labels}: unknown dataset; choose from {', '.join(DATASETS)}")
-    checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, None, args.overrides)
+    checkpoint, cfg = checkpoint_and_config(args.run, None, args.overrides)
     context = read_context(Path(args.context)) if args.context else None
     labels = args.labels or ("mintrec" if args.task == "mir" else "predict")
-    prediction = predict_clip(cfg, checkpoint, Path(args.video), args.task, args.subtitle, context, labels, args.device)
+    prediction = predict_clip(
+        cfg, checkpoint.folder, Path(args.video), args.task, args.subtitle, context, labels, args.device
+    )
     print(json.dumps(prediction) if args.json else f"{args.task}: {prediction['output']}")
     return 0
 

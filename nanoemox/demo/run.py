@@ -19,9 +19,9 @@ from nanoemox.eval.benchmark import evaluate
 from nanoemox.eval.erg import last_turns
 from nanoemox.eval.report import write_report
 from nanoemox.extract.job import ExtractOptions, run_extract, total_line
-from nanoemox.score.job import score_in_process
-from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
-from nanoemox.train.stages import plan_stages
+from nanoemox.runs import RunFolder
+from nanoemox.score.run import score_run
+from nanoemox.train.run import train_run
 
 MIX = {  # the paper's phase-3 weights; each demo dataset feeds the tasks it has
     "1-speech": "{mer: [meld]}",
@@ -68,7 +68,7 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
     banner(1, "make the corpus (mp4 clips with audio, MELD / MIntRec / AvaMERG / MER-Caption+ formats)")
     roots = make_corpus(out / "corpus", scale)
     cfg = demo_config(roots, steps_scale)
-    shards, run = out / "shards", out / "heads" / "p2e"
+    shards, run = out / "shards", RunFolder(str(out / "heads" / "p2e"))
     save_config(cfg, out)
 
     banner(2, "nanoemox-extract: decode once, faces, frozen encoders once -> shards")
@@ -76,24 +76,18 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
     print("\n".join(s.line() for s in summaries) + "\n" + total_line(summaries), flush=True)
 
     banner(3, "nanoemox-train: P2E phases 1 (speech, visual), 2 (intent), 3 (all tasks + LoRA)")
-    stages = plan_stages(cfg, "p2e")
-    for stage in stages:
-        check_stage_inputs(cfg, stage, shards, run, {s.name for s in stages})
-    for stage in stages:
-        print(train_stage(cfg, stage, shards, run, False, Distributed()).line(), flush=True)
+    train_run(cfg, str(shards), run.path, "p2e", device="cpu")
 
     banner(4, "nanoemox-score: generate answers for the held-out test splits")
     for dataset, task, _ in HELD_OUT:
-        predictions = run / "predictions" / f"{dataset}-test.jsonl"
-        predictions.parent.mkdir(parents=True, exist_ok=True)
-        print(score_in_process(cfg, run / "phase3", shards / dataset / "test", [task], predictions, "cpu").line())
+        score_run(run.path, dataset, "test", str(shards), [task], device="cpu")
 
     banner(5, "nanoemox-eval: metrics against the datasets' own labels")
     summary: dict = {"tasks": {}}
     for dataset, task, metric in HELD_OUT:
-        result = evaluate(run / "predictions" / f"{dataset}-test.jsonl", dataset, str(roots[dataset]), "test", cfg.eval)
-        (run / "eval").mkdir(exist_ok=True)
-        (run / "eval" / f"{dataset}-test.json").write_text(json.dumps(result, indent=1))
+        result = evaluate(run.predictions(dataset, "test"), dataset, str(roots[dataset]), "test", cfg.eval)
+        Path(run.eval_dir).mkdir(exist_ok=True)
+        Path(run.eval_result(dataset, "test")).write_text(json.dumps(result, indent=1))
         score = result["tasks"][task][metric]
         summary["tasks"][task] = {
             "dataset": dataset,
@@ -104,7 +98,7 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
 
     banner(6, "nanoemox-eval report")
     chances = {(entry["dataset"], task): entry["chance"] for task, entry in summary["tasks"].items()}
-    report = Path(write_report(run, out / "report", chance=chances))
+    report = Path(write_report(run.path, out / "report", chance=chances))
     summary["seconds"] = round(time.perf_counter() - started, 1)
     (report / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\n{'task':<6} {'dataset':<10} {'metric':<12} {'held-out':>9} {'chance':>7}")
