@@ -27,7 +27,8 @@ from nanoemox.config import PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
 from nanoemox.shards.index import INDEX_FILE
-from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, shard_urls, to_sample
+from nanoemox.shards.reader import DECODER, all_samples, checked_index, shard_urls, to_sample
+from nanoemox.shards.sample import ShardSample
 from nanoemox.tasks import has_labels
 
 log = logging.getLogger(__name__)
