@@ -3,7 +3,6 @@
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
@@ -64,15 +63,6 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def default_out(predictions: str, dataset: str, split: str) -> str:
-    """heads/<run>/predictions/x.jsonl -> heads/<run>/eval/<dataset>-<split>.json, else beside the file."""
-    folder = storage.parent(predictions)
-    if storage.name(folder) == "predictions":
-        return storage.join(storage.parent(folder), "eval", f"{dataset}-{split}.json")
-    stem = storage.name(predictions).rsplit(".", 1)[0]
-    return storage.join(folder, f"{stem}.eval.json")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else None
@@ -93,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         from nanoemox.eval.report import write_report
 
         use_storage(load_config())  # storage options of the default config, to reach a --run given as a URL
-        with writing(args.out or storage.join(args.run, "report")):
+        from nanoemox.runs import RunFolder
+
+        with writing(args.out or RunFolder(args.run).report_dir):
             out = write_report(args.run, args.out, args.published)
         print(read_text(storage.join(out, "report.md"), "report"))
         print(f"report written to {out}")
         return 0
     from dataclasses import replace
-
-    from nanoemox.eval.benchmark import evaluate
 
     cfg = config_from_args(args)
     given = {
@@ -118,17 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    predictions = args.predictions
-    out = args.out or default_out(predictions, args.dataset, args.split)
-    if storage.is_dir(out):
-        raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
-    local = not storage.is_url(out)  # the LLM cache is a local folder: kept beside local results only
-    cache = Path(out).parent / "llm-cache" if settings.cache and local else None
-    result = evaluate(
-        predictions, args.dataset, root, args.split, settings, args.wheel_dir, args.layout, cache, args.reparse
+    from nanoemox.eval.run import eval_run
+
+    result, out = eval_run(
+        args.predictions, args.dataset, args.split, root, settings, args.out, args.wheel_dir, args.layout, args.reparse
     )
-    with writing(out):
-        storage.put_text(out, json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
     else:

@@ -12,6 +12,7 @@ from typing import Any
 from nanoemox import storage
 from nanoemox.eval.errors import EvalError
 from nanoemox.files import jsonl_objects, read_json, read_yaml
+from nanoemox.runs import RunFolder
 
 TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering
     ("Table 2. MER-UniBench: emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
@@ -27,7 +28,7 @@ SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-1
 
 def collect(run: str | Path) -> list[dict[str, Any]]:
     """Every eval result saved for the run (heads/<run>/eval/*.json)."""
-    folder = storage.join(run, "eval")
+    folder = RunFolder(str(run)).eval_dir
     files = [storage.join(folder, name) for name in storage.list_names(folder) if name.endswith(".json")]
     if not files:
         raise EvalError(f"{run}/eval has no results; run nanoemox-eval --predictions ... for this run first")
@@ -144,13 +145,11 @@ def same_length_lists(values: Any) -> bool:
 
 def latest_gates(run: str | Path) -> dict[str, list[float]]:
     """Fusion gate weights per task from the last logged step of the last stage that logged them."""
-    for stage in ("phase3", "joint", "phase2"):
-        path = storage.join(run, "logs", stage, "metrics.jsonl")
-        if storage.is_file(path):
-            for entry in reversed(jsonl_objects(path)):
-                gates = entry.get("gates")
-                if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
-                    return gates
+    for path in RunFolder(str(run)).stage_logs():  # most advanced first; phase-1 stages log no gates
+        for entry in reversed(jsonl_objects(path)):
+            gates = entry.get("gates")
+            if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
+                return gates
     return {}
 
 
@@ -261,7 +260,7 @@ def write_report(
 
     `chance`, by (dataset, task), puts the chance level beside our bars instead of the published value (the demo).
     """
-    out = str(out or storage.join(run, "report"))
+    out = str(out or RunFolder(str(run)).report_dir)
     results = collect(run)
     systems: dict[str, dict[str, Any]] = {}
     for path in (BUNDLED, *published):
