@@ -24,6 +24,7 @@ PUBLISHED = "tiny,published-code"
 JOINT = [
     "train.phases.3.datasets={mer: [meld], ov-mer: [mer-caption+], mir: [mintrec], eri: [mer-caption+], "
     "erg: [avamerg]}",
+    "train.phases.3.dataset_weights={}",
     "train.batch_size=2",
     "train.log_every=1",
     "train.shuffle_buffer=8",
@@ -47,7 +48,7 @@ def test_published_code_preset_stacks_on_tiny():
     assert (full.train.grad_accum, published.train.grad_accum) == (4, 1)  # the paper's 4, the code's 1
     assert (published.model.lora.r, published.model.lora.alpha) == (16, 32)
     assert (full.model.lora.r, full.model.lora.alpha) == (32, 16)
-    assert published.train.grad_clip == 0 and published.train.prepend_bos and full.train.dataset_weighting == "uniform"
+    assert published.train.grad_clip == 0 and published.train.prepend_bos and full.train.phases["3"].dataset_weighting == "uniform"
     assert published.score.do_sample and set(published.score.max_new_tokens.values()) == {1200}
     assert published.train.phases["3"].datasets["mer"] == ["avamerg"]
     assert all(p.warmup_steps == 0 for p in published.train.phases.values())
