@@ -270,6 +270,7 @@ class EvalConfig:
     api_key_env: str
     cache: bool
     erg_turns: Literal["last", "all"]
+    protocol: Literal["benchmark", "published-code"]
 
 
 @dataclass
