@@ -213,9 +213,12 @@ class PhaseConfig:
 
     tasks: dict[str, float]
     datasets: dict[str, list[str]]
+    dataset_weighting: Literal["uniform", "size"]
+    dataset_weights: dict[str, dict[str, float]]
     lr: float
     min_lr: float
     warmup_steps: int
+    cosine_start: float
     steps: int
 
 
@@ -225,7 +228,6 @@ class TrainConfig:
     grad_accum: int
     weight_decay: float
     grad_clip: float
-    dataset_weighting: Literal["uniform", "size"]
     prepend_bos: bool
     seed: int
     save_every: int
@@ -269,6 +271,7 @@ class EvalConfig:
     api_key_env: str
     cache: bool
     erg_turns: Literal["last", "all"]
+    protocol: Literal["benchmark", "published-code"]
 
 
 @dataclass
@@ -410,6 +413,14 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
         unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+        for task, weights in spec.dataset_weights.items():
+            listed = spec.datasets.get(task, [])
+            if set(weights) != set(listed):
+                raise ConfigError(
+                    f"{path}: 'train.phases.{phase}.dataset_weights.{task}' must give one weight to each dataset "
+                    f"of 'train.phases.{phase}.datasets.{task}' ({', '.join(listed) or 'none'}), got "
+                    f"{', '.join(weights) or 'none'}"
+                )
     for protocol, options in cfg.storage.options.items():
         secret = _secret_key(options)
         if secret:
@@ -589,7 +600,13 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         key = f"train.phases.{phase}"
         values += [(f"{key}.steps", spec.steps, 1), (f"{key}.warmup_steps", spec.warmup_steps, 0)]
         values += [(f"{key}.lr", spec.lr, None), (f"{key}.min_lr", spec.min_lr, 0)]
+        values += [(f"{key}.cosine_start", spec.cosine_start, 0)]
         values += [(f"{key}.tasks.{task}", weight, None) for task, weight in spec.tasks.items()]
+        values += [
+            (f"{key}.dataset_weights.{task}.{dataset}", weight, None)
+            for task, weights in spec.dataset_weights.items()
+            for dataset, weight in weights.items()
+        ]
     return values
 
 

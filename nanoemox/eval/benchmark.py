@@ -20,6 +20,7 @@ from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emot
 from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
 from nanoemox.eval.parse import parse_emotions, parse_intent
+from nanoemox.eval.published_rules import published_scores
 from nanoemox.eval.wheel import EmotionWheels
 from nanoemox.files import read_text
 from nanoemox.tasks import candidates
@@ -192,6 +193,8 @@ class Scorer:
         return pred, reparsed
 
     def score(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], dataset: str) -> dict[str, Any]:
+        if task in ("mir", "erg") and self.cfg.protocol == "published-code":
+            return published_scores(task, labels, rows)
         if task in EMOTION_TASKS:
             return self.emotion_task(task, labels, rows)
         if task == "mir":
