@@ -324,6 +324,7 @@ def load_config(
         if preset is not None and preset != raw.get("preset"):
             raise ConfigError(f"{path}: this saved config is preset '{raw.get('preset')}', not '{preset}'")
         presets = {part: {} for part in _preset_names(name)}
+        _upgrade_saved(raw)
     merged = raw
     for part in _preset_names(name):  # stacked left to right: tiny,published-code
         if part not in presets:
@@ -335,6 +336,20 @@ def load_config(
     for item in overrides:
         _apply_override(merged, item, path)
     return _check(_build(PipelineConfig, merged, "", path), path)
+
+
+def _upgrade_saved(raw: dict[str, Any]) -> None:
+    """A config saved by an earlier version, in today's keys: `train.dataset_weighting` became per phase (with
+    `dataset_weights` and `cosine_start` beside it, whose old behaviour is {} and 0)."""
+    train = raw.get("train")
+    if not isinstance(train, dict) or "dataset_weighting" not in train:
+        return
+    weighting = train.pop("dataset_weighting")
+    for phase in (train.get("phases") or {}).values():
+        if isinstance(phase, dict):
+            phase.setdefault("dataset_weighting", weighting)
+            phase.setdefault("dataset_weights", {})
+            phase.setdefault("cosine_start", 0.0)
 
 
 def _preset_names(name: str) -> list[str]:
