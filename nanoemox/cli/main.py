@@ -1,9 +1,11 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, config, setup, datasets, shards, predict, demo)."""
+"""`nanoemox`: the commands that are not one pipeline stage (info, config, setup, datasets, shards, reproduce,
+predict, demo)."""
 
 import argparse
 import json
 import sys
 
+from nanoemox.cli import reproduce
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
@@ -72,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
 
+    reproduce.add_parser(commands)
+
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
     predict.add_argument("--run", required=True, help="heads/<run> or one of its phase folders")
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict_command(args)
     if args.command == "demo":
         return demo_command(args)
+    if args.command == "reproduce":
+        return reproduce.command(args)
     if args.command == "info":
         report = parameter_report(config_from_args(args))
         if args.json:

@@ -10,15 +10,16 @@ import hashlib
 import json
 import math
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nanoemox.config import CONFIG_FILE, SPEED_KEYS, PipelineConfig
+from nanoemox.config import CONFIG_FILE, SPEED_KEYS, PipelineConfig, load_config
 from nanoemox.datasets import open_dataset, reader_class
 from nanoemox.datasets.base import DatasetError
-from nanoemox.reproduce.recipe import Benchmark, Recipe
+from nanoemox.errors import NanoEmoXError
+from nanoemox.reproduce.recipe import Benchmark, Recipe, load_recipe
 from nanoemox.runs import RunFolder
 from nanoemox.shards.contract import build_contract
 from nanoemox.tasks import MER_UNIBENCH
@@ -60,6 +61,10 @@ class Experiment:
         return RunFolder(str(self.out / "heads" / self.recipe.run))
 
     @property
+    def report(self) -> str:
+        return str(self.out / "report")
+
+    @property
     def state_dir(self) -> Path:
         return self.out / "reproduce"
 
@@ -86,6 +91,32 @@ class Step:
     size: str  # what it processes, from the datasets on disk and the shard contract
     blocked: str | None = None  # why it cannot run (a dataset root or an endpoint is missing)
     args: dict[str, Any] = field(default_factory=dict)  # what its runner needs (dataset, split, stage, ...)
+
+
+def open_experiment(
+    out: str | Path,
+    recipe: str | None = None,
+    config: str | None = None,
+    preset: str | None = None,
+    overrides: Sequence[str] = (),
+) -> Experiment:
+    """The experiment in `out` as the command line gives it: the recipe (default: the one `out` was run with, else
+    the paper's), the config (--config or the packaged pipeline.yaml) with the recipe's preset and overrides,
+    then --preset and --set."""
+    out = Path(out)
+    saved = out / "reproduce" / "recipe.yaml"
+    chosen = load_recipe(recipe or (str(saved) if saved.is_file() else "paper"))
+    cfg = load_config(config, preset or chosen.preset, [*chosen.overrides, *overrides])
+    return Experiment(out, cfg, chosen)
+
+
+def saved_experiment(out: str | Path) -> Experiment:
+    """The experiment as its last `reproduce run` saved it (for `status` from another terminal)."""
+    out = Path(out)
+    recipe, config = out / "reproduce" / "recipe.yaml", out / "reproduce" / CONFIG_FILE
+    if not recipe.is_file() or not config.is_file():
+        raise NanoEmoXError(f"{out}: no experiment here yet (no reproduce/recipe.yaml); run nanoemox reproduce run")
+    return Experiment(out, load_config(config), load_recipe(str(recipe)))
 
 
 def fingerprint(*parts: Any) -> str:
@@ -137,6 +168,10 @@ class Planner:
         self.steps[step.id] = step
         return step
 
+    def root(self, dataset: str) -> str:
+        """The dataset's root as a command line gives it (a placeholder naming the key while it is not set)."""
+        return str(self.cfg.datasets.get(dataset, f"<datasets.{dataset}>"))
+
     def root_problem(self, dataset: str) -> str | None:
         root = self.cfg.datasets.get(dataset)
         if root is None:
@@ -162,13 +197,13 @@ class Planner:
         if step_id in self.steps:
             return self.steps[step_id]
         root = self.cfg.datasets.get(dataset)
-        command = ["nanoemox", "datasets", "check", dataset, "--root", str(root), "--lenient", *self.config_flag]
+        command = ["nanoemox", "datasets", "check", dataset, "--root", self.root(dataset), "--lenient"]
         return self.add(
             Step(
                 step_id,
                 "check",
                 [],
-                shlex.join(command),
+                shlex.join([*command, *self.config_flag]),
                 fingerprint("check", dataset, root),
                 "annotations and media",
                 self.root_problem(dataset),
@@ -190,7 +225,7 @@ class Planner:
             return None
         root = self.cfg.datasets.get(dataset)
         extract = without(self.tree["extract"], "extract", EXTRACT_RUNTIME_KEYS)
-        command = ["nanoemox-extract", "--dataset", dataset, "--split", split, "--root", str(root)]
+        command = ["nanoemox-extract", "--dataset", dataset, "--split", split, "--root", self.root(dataset)]
         size = "clips unknown" if count is None else f"{count:,} clips, {megabytes(count * clip_bytes(self.cfg))}"
         return self.add(
             Step(
@@ -269,7 +304,7 @@ class Planner:
         root = self.cfg.datasets.get(bench.dataset)
         predictions = self.x.run.predictions(bench.dataset, bench.split)
         command = ["nanoemox-eval", "--predictions", predictions, "--dataset", bench.dataset, "--split", bench.split]
-        command += ["--root", str(root), *self.config_flag]
+        command += ["--root", self.root(bench.dataset), *self.config_flag]
         evaluation = without(self.tree["eval"], "eval", EVAL_RUNTIME_KEYS)
         count = self.clips(bench.dataset, bench.split)
         size = "predictions" if count is None else f"{count * len(bench.tasks):,} predictions"
@@ -301,7 +336,7 @@ class Planner:
         return None
 
     def report(self, evaluations: list[Step]) -> Step:
-        command = ["nanoemox-eval", "report", "--run", self.x.run.path]
+        command = ["nanoemox-eval", "report", "--run", self.x.run.path, "--out", self.x.report]
         return self.add(
             Step(
                 "report",
