@@ -69,10 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = demo_actions.add_parser("make-corpus", help="write the demo corpus in four datasets' native formats")
     corpus.add_argument("--out", default="demo-out/corpus")
     corpus.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
-    demo_run = demo_actions.add_parser("run", help="corpus -> extract -> train -> score -> eval -> report")
+    demo_run = demo_actions.add_parser(
+        "run", help="corpus -> extract -> train -> score -> eval -> report, as `nanoemox reproduce` (resumes)"
+    )
     demo_run.add_argument("--out", default="demo-out")
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
+    demo_run.add_argument("--fresh", action="store_true", help="delete --out first (default: resume what is there)")
 
     reproduce.add_parser(commands)
 
@@ -165,7 +168,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from nanoemox.demo.run import run_demo
 
     with writing(args.out):
-        run_demo(args.out, args.scale, args.steps_scale)
+        run_demo(args.out, args.scale, args.steps_scale, args.fresh)
     return 0
 
 

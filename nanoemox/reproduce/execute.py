@@ -57,7 +57,7 @@ def clear_output(x: Experiment, step: Step) -> None:
             Path(path).unlink()
 
 
-def execute(x: Experiment, step: Step, stale: bool, resume: bool, where: Where, missing: dict[str, str]) -> str:
+def execute(x: Experiment, step: Step, stale: bool, where: Where, missing: dict[str, str]) -> str:
     """Run a step; returns its summary line. `stale`: its output was made for other inputs or config; `missing`:
     why each benchmark (dataset/split) has no eval result, for the report."""
     if stale:
@@ -66,14 +66,11 @@ def execute(x: Experiment, step: Step, stale: bool, resume: bool, where: Where, 
     if step.kind == "check":
         return check(x, a["dataset"])
     if step.kind == "extract":
-        from nanoemox.extract.job import ExtractOptions, extract
-
-        options = ExtractOptions(a["dataset"], cfg.datasets[a["dataset"]], x.shards, a["split"], overwrite=stale)
-        [summary] = extract(cfg, options)
-        return summary.line()
+        return extract_splits(x, [(step, stale)])[step.id]
     if step.kind == "train":
         from nanoemox.train.run import train_run
 
+        resume = not stale  # a stage started for the same fingerprint (or by hand) continues where it stopped
         results = train_run(cfg, x.shards, x.run.path, x.recipe.strategy, a["phase"], a["branch"], resume, where.device)
         return "; ".join(r.line() for r in results)
     if step.kind == "score":
@@ -98,6 +95,18 @@ def execute(x: Experiment, step: Step, stale: bool, resume: bool, where: Where, 
 
         return report(x, missing)
     raise NanoEmoXError(f"unknown step kind '{step.kind}'")
+
+
+def extract_splits(x: Experiment, steps: list[tuple[Step, bool]]) -> dict[str, str]:
+    """Extraction steps (each with whether it is stale, i.e. overwritten) in one job; each step's summary line."""
+    from nanoemox.extract.job import ExtractOptions, extract
+
+    options = [
+        ExtractOptions(s.args["dataset"], x.cfg.datasets[s.args["dataset"]], x.shards, s.args["split"], overwrite=stale)
+        for s, stale in steps
+    ]
+    lines = {(s.dataset, s.split): s.line() for s in extract(x.cfg, *options)}
+    return {s.id: lines[s.args["dataset"], s.args["split"]] for s, _ in steps}
 
 
 def check(x: Experiment, dataset: str) -> str:

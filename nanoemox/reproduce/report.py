@@ -21,5 +21,7 @@ def report(x: Experiment, missing: dict[str, str]) -> str:
             if (level := chance_level(b.dataset, x.cfg.datasets[b.dataset], b.split, task)) is not None
         }
     reasons = {(b.dataset, task): missing[b.name] for b in benchmarks if b.name in missing for task in b.tasks}
-    out = write_report(x.run.path, chance=chance, missing=reasons, compare=settings.compare, note=settings.data_note)
+    out = write_report(
+        x.run.path, x.report, chance=chance, missing=reasons, compare=settings.compare, note=settings.data_note
+    )
     return f"report written to {out}"

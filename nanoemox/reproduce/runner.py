@@ -19,7 +19,7 @@ import yaml
 from nanoemox.config import config_yaml
 from nanoemox.errors import NanoEmoXError
 from nanoemox.locks import lock_holder, locked
-from nanoemox.reproduce.execute import Where, execute, output_complete
+from nanoemox.reproduce.execute import Where, execute, extract_splits, output_complete
 from nanoemox.reproduce.plan import Experiment, Step, build_plan
 
 FINISHED = ("ran", "done already")
@@ -108,12 +108,30 @@ def run_experiment(x: Experiment, selected: Callable[[Step], bool], where: Where
         x.config.write_text(config_yaml(x.cfg))
         x.recipe_file.write_text(yaml.safe_dump(x.recipe.to_dict(), sort_keys=False))
         for step in steps:
-            outcomes[step.id] = run_step(x, step, outcomes, selected(step), where)
-            print(f"[{len(outcomes)}/{len(steps)}] {step.id}: {outcomes[step.id].result}", flush=True)
-    return list(outcomes.values())
+            if step.id in outcomes:
+                continue
+            triaged = triage(x, step, outcomes, selected(step))
+            if isinstance(triaged, Outcome):
+                ran = [triaged]
+            elif step.kind == "extract":  # with every other extraction that is ready
+                ready = [(step, triaged)]
+                for other in steps:
+                    if other.kind == "extract" and other.id not in outcomes and other is not step:
+                        other_state = triage(x, other, outcomes, selected(other))
+                        if isinstance(other_state, State):
+                            ready.append((other, other_state))
+                ran = run_extractions(x, ready, outcomes, where)
+            else:
+                ran = [run_step(x, step, triaged, outcomes, where)]
+            for outcome in ran:
+                outcomes[outcome.step.id] = outcome
+                print(f"[{len(outcomes)}/{len(steps)}] {outcome.step.id}: {outcome.result}", flush=True)
+    return [outcomes[step.id] for step in steps]
 
 
-def run_step(x: Experiment, step: Step, outcomes: dict[str, Outcome], selected: bool, where: Where) -> Outcome:
+def triage(x: Experiment, step: Step, outcomes: dict[str, Outcome], selected: bool) -> Outcome | State:
+    """The outcome of a step that does not run now (done, not selected, blocked, or a need unmet), else the state
+    it runs from."""
     state = step_state(x, step)
     if step.kind == "report" and state.name == "done" and any(outcomes[n].result == "ran" for n in step.needs):
         state = State("to do", "new results")
@@ -129,19 +147,48 @@ def run_step(x: Experiment, step: Step, outcomes: dict[str, Outcome], selected: 
             return Outcome(step, "skipped", "no benchmark was evaluated")
     elif unmet:
         return Outcome(step, "skipped", f"needs {unmet[0]} ({outcomes[unmet[0]].result})")
-    missing = {outcomes[n].step.args["dataset"] + "/" + outcomes[n].step.args["split"]: why(outcomes[n]) for n in unmet}
+    return state
+
+
+def run_step(x: Experiment, step: Step, state: State, outcomes: dict[str, Outcome], where: Where) -> Outcome:
+    unmet = [outcomes[n] for n in step.needs if outcomes[n].result not in FINISHED]
+    missing = {o.step.args["dataset"] + "/" + o.step.args["split"]: why(o) for o in unmet}
     print(f"\n== {step.id}: {state.name}{' (' + state.detail + ')' if state.detail else ''}\n$ {step.command}")
     write_marker(x, step, "running")
     started = time.perf_counter()
     try:
-        summary = execute(x, step, state.name == "stale", state.name in ("interrupted", "failed"), where, missing)
+        summary = execute(x, step, state.name == "stale", where, missing)
     except Exception as err:  # a failed step stops only the steps that need it
-        error = str(err) if isinstance(err, NanoEmoXError | OSError) else f"{type(err).__name__}: {err}"
-        write_marker(x, step, "failed", error=error, traceback=traceback.format_exc())
-        return Outcome(step, "failed", error.splitlines()[0] if error else "", time.perf_counter() - started)
+        return failed(x, step, err, time.perf_counter() - started)
     seconds = time.perf_counter() - started
     write_marker(x, step, "done", summary=summary, seconds=round(seconds, 1))
     return Outcome(step, "ran", summary, seconds)
+
+
+def run_extractions(x: Experiment, ready: list[tuple[Step, State]], outcomes: dict, where: Where) -> list[Outcome]:
+    """Every extraction that is ready, as one Ray Data job (its actors and models start once); if that job
+    fails, each split on its own, so a bad dataset fails only its own steps."""
+    if len(ready) == 1:
+        return [run_step(x, *ready[0], outcomes, where)]
+    print("\n== " + ", ".join(step.id for step, _ in ready) + " (one extraction job)")
+    for step, _ in ready:
+        print(f"$ {step.command}")
+        write_marker(x, step, "running")
+    started = time.perf_counter()
+    try:
+        summaries = extract_splits(x, [(step, state.name == "stale") for step, state in ready])
+    except Exception:
+        return [run_step(x, step, state, outcomes, where) for step, state in ready]
+    seconds = time.perf_counter() - started
+    for step, _ in ready:
+        write_marker(x, step, "done", summary=summaries[step.id], seconds=round(seconds, 1))
+    return [Outcome(step, "ran", summaries[step.id], seconds) for step, _ in ready]
+
+
+def failed(x: Experiment, step: Step, err: Exception, seconds: float) -> Outcome:
+    error = str(err) if isinstance(err, NanoEmoXError | OSError) else f"{type(err).__name__}: {err}"
+    write_marker(x, step, "failed", error=error, traceback=traceback.format_exc())
+    return Outcome(step, "failed", error.splitlines()[0] if error else "", seconds)
 
 
 def why(outcome: Outcome) -> str:
