@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
     demo_run.add_argument("--fresh", action="store_true", help="delete --out first (default: resume what is there)")
+    demo_run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
 
     reproduce.add_parser(commands)
 
@@ -168,7 +171,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from nanoemox.demo.run import run_demo
 
     with writing(args.out):
-        run_demo(args.out, args.scale, args.steps_scale, args.fresh)
+        run_demo(args.out, args.scale, args.steps_scale, args.fresh, args.overrides)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nanoemox.config import load_config
@@ -46,14 +47,16 @@ def demo_overrides(roots: dict[str, Path], steps_scale: float) -> list[str]:
     return overrides
 
 
-def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0, fresh: bool = False) -> dict:
+def run_demo(
+    out: str | Path, scale: float = 1.0, steps_scale: float = 1.0, fresh: bool = False, overrides: Sequence[str] = ()
+) -> dict:
     out = Path(out)
     started = time.perf_counter()
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
     print("== the corpus: mp4 clips with audio in MELD / MIntRec / AvaMERG / MER-Caption+ formats", flush=True)
     roots = corpus(out / "corpus", scale)
-    experiment = open_experiment(out, "demo", overrides=demo_overrides(roots, steps_scale))
+    experiment = open_experiment(out, "demo", overrides=[*demo_overrides(roots, steps_scale), *overrides])
     outcomes = run_experiment(experiment, selector([], []), Where(device="cpu"))
     print("\n" + outcomes_table(outcomes))
     unfinished = [o for o in outcomes if o.result not in ("ran", "done already")]

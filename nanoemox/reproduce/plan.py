@@ -137,6 +137,14 @@ def without(tree: dict[str, Any], prefix: str, dotted: Iterable[str]) -> dict[st
     return kept
 
 
+def blocked_by(needs: list[Step]) -> str | None:
+    """Why a step cannot run when a step it needs cannot: the first such step's root cause, named."""
+    for need in needs:
+        if need.blocked:
+            return need.blocked if need.blocked.startswith("needs ") else f"needs {need.id} ({need.blocked})"
+    return None
+
+
 def mix_datasets(cfg: PipelineConfig, phase: str) -> list[str]:
     """The datasets a phase's mix draws from, each once, in the config's order."""
     spec = cfg.train.phases[phase]
@@ -255,7 +263,7 @@ class Planner:
         command += ["--phase", phase] if phase else []
         command += ["--branch", branch] if branch else []
         command += ["--run", self.x.recipe.run, "--features", self.x.shards, "--out", self.x.heads, "--resume"]
-        blocked = next((f"needs {s.id} ({s.blocked})" for s in needs if s.blocked), None)
+        blocked = blocked_by(needs)
         size = f"{stage.steps:,} steps x {self.cfg.train.batch_size * self.cfg.train.grad_accum} samples"
         return self.add(
             Step(
@@ -295,7 +303,7 @@ class Planner:
                 shlex.join([*command, "--features", self.x.shards, *self.config_flag]),
                 fingerprint("score", bench, score, [s.fingerprint for s in needs]),
                 size,
-                next((f"needs {s.id} ({s.blocked})" for s in needs if s.blocked), None),
+                blocked_by(needs),
                 {"dataset": bench.dataset, "split": bench.split, "tasks": list(bench.tasks)},
             )
         )
@@ -308,7 +316,7 @@ class Planner:
         evaluation = without(self.tree["eval"], "eval", EVAL_RUNTIME_KEYS)
         count = self.clips(bench.dataset, bench.split)
         size = "predictions" if count is None else f"{count * len(bench.tasks):,} predictions"
-        blocked = score.blocked and f"needs {score.id} ({score.blocked})"
+        blocked = blocked_by([score])
         return self.add(
             Step(
                 f"eval/{bench.name}",

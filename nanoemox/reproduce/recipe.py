@@ -125,11 +125,13 @@ def benchmark(entry: Any, where: str) -> Benchmark:
         raise RecipeError(f"{where}: {reader.name} has no split '{split}' (it has {', '.join(reader.splits)})")
     tasks = tuple(string_list(entry["tasks"], f"{where}: tasks"))
     for task in tasks:
-        check_askable(task, reader.name)
         if task not in reader.tasks:
-            raise RecipeError(
-                f"{where}: {reader.name} has no {task} labels (it is scored on {', '.join(reader.tasks)})"
-            )
+            scored = ", ".join(reader.tasks)
+            raise RecipeError(f"{where}: {reader.name} has no {task} labels (it is scored on {scored})")
+        try:
+            check_askable(task, reader.name)
+        except NanoEmoXError as err:
+            raise RecipeError(f"{where}: {err}") from err
     return Benchmark(reader.name, split, tasks, int(entry.get("table", 0)))
 
 
