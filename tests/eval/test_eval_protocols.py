@@ -75,8 +75,13 @@ def meld_open(tmp_path) -> tuple[Path, Path]:
 def test_mer_unibench_extraction_repeats_runs_with_the_published_settings(llm_servers, meld_open, tmp_path):
     corpus, predictions = meld_open
     server = llm_servers()
-    replies = iter(["[joy]", "[joy]", "[anger]", "[sadness]", "[joy]", "[surprise]", "[anger]", "[fear]"])
-    server.responder = lambda prompt: next(replies)  # run 1: 4 of 4 right; run 2: 2 of 4
+    runs = {  # output -> its reading in run 1 and run 2 (run 1: 4 of 4 right; run 2: 2 of 4)
+        "She is delighted.": ["[joy]", "[joy]"],
+        "He beams.": ["[joy]", "[surprise]"],
+        "He shouts.": ["[anger]", "[anger]"],
+        "She weeps.": ["[sadness]", "[fear]"],
+    }
+    server.responder = lambda prompt: next(runs[o].pop(0) for o in runs if f"Input: {o};" in prompt)
     argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus), "--extractor-runs", "2"]
     assert eval_main([*argv, "--extractor-url", server.url, "--set", f"eval.api_key_env={LLM_KEY_ENV}"]) == 0
     scores = json.loads((tmp_path / "meld.eval.json").read_text())["tasks"]["mer"]
