@@ -116,8 +116,8 @@ class RequestPool:
             self.problem = text if status is None else f"HTTP {status}"
             if status != 429:
                 self.in_a_row += 1
-            if self.in_a_row >= end.max_attempts + end.concurrency - 1:
-                raise LLMError(f"{end.shown}: {self.in_a_row} requests in a row failed (last: {self.problem})")
+            if self.in_a_row >= (limit := end.max_attempts + end.concurrency - 1):
+                raise LLMError(f"{end.shown}: {limit} requests in a row failed (last: {self.problem})")
             if attempt < end.max_attempts:
                 delay = min(end.backoff_s * 2 ** (attempt - 1), MAX_PAUSE_S)
                 resume = time.monotonic() + max(delay, retry_after)
