@@ -41,6 +41,7 @@ class Table:
     field was read from."""
 
     path: Path
+    header: list[str]
     columns: dict[str, str]
     rows: list[tuple[int, dict[str, str] | None]] = field(default_factory=list)
 
@@ -48,7 +49,7 @@ class Table:
 def read_table(path: str | Path, fields: dict[str, Sequence[str]]) -> Table:
     """A CSV's rows; each field is read from the first of its accepted column names in the header (absent: no key)."""
     path = Path(path)
-    reader = csv.reader(io.StringIO(read_text(path, "CSV file"), newline=""))
+    reader = csv.reader(io.StringIO(read_text(path, "CSV file"), newline=""), strict=True)  # no quote left open
     try:
         header = [name.strip().lstrip("\ufeff") for name in next(reader, [])]
         present = {key: [name for name in names if name in header] for key, names in fields.items()}
@@ -61,15 +62,14 @@ def read_table(path: str | Path, fields: dict[str, Sequence[str]]) -> Table:
         ]
     except csv.Error as err:
         raise EvalError(f"{path}, line {reader.line_num}: {err}") from err
-    return Table(path, columns, rows)
+    return Table(path, header, columns, rows)
 
 
 def require(table: Table, *needed: tuple[str, Sequence[str]]) -> None:
     """Raise naming the file when a needed field has none of its accepted columns."""
     missing = [" or ".join(names) for key, names in needed if key not in table.columns]
     if missing:
-        header = ", ".join(table.columns.values()) or "none of the accepted ones"
-        raise EvalError(f"{table.path}: missing column(s) {'; '.join(missing)} (has {header})")
+        raise EvalError(f"{table.path}: missing column(s) {'; '.join(missing)} (has {', '.join(table.header)})")
 
 
 def _listed(kind: str, ids: Sequence[str]) -> str:
