@@ -15,7 +15,7 @@ from pathlib import Path
 from nanoemox.config import PipelineConfig, load_config, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.demo.corpus import make_corpus
-from nanoemox.eval.benchmark import evaluate
+from nanoemox.eval.benchmark import evaluate, result_lines
 from nanoemox.eval.erg import last_turns
 from nanoemox.eval.report import write_report
 from nanoemox.extract.job import ExtractOptions, run_extract, total_line
@@ -94,6 +94,7 @@ def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0) -> d
         result = evaluate(run / "predictions" / f"{dataset}-test.jsonl", dataset, str(roots[dataset]), "test", cfg.eval)
         (run / "eval").mkdir(exist_ok=True)
         (run / "eval" / f"{dataset}-test.json").write_text(json.dumps(result, indent=1))
+        print("\n".join(result_lines(result)), flush=True)
         score = result["tasks"][task][metric]
         summary["tasks"][task] = {
             "dataset": dataset,

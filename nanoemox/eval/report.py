@@ -14,7 +14,7 @@ from nanoemox.eval.errors import EvalError
 from nanoemox.files import jsonl_objects, read_json, read_yaml
 
 TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering
-    ("Table 2. MER-UniBench: emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
+    ("Table 2. MER-UniBench: emotion recognition (MER)", "mer", ("hitrate", "accuracy")),
     ("Table 2. MER-UniBench: sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
     ("Table 2. MER-UniBench: open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
     ("Table 3. Emotion reasoning (ERI) on EMER, LLM judge 1-10", "eri", ("mean", "clue_overlap", "label_overlap")),
@@ -23,6 +23,7 @@ TABLES = [  # (title, task, metrics shown x100, the first the main one): the pap
 ]
 BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's published rows (Tables 2-5)
 SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
+OURS = "ours"  # the system column of our rows in report.csv (published rows: their label, no split)
 
 
 def collect(run: str | Path) -> list[dict[str, Any]]:
@@ -100,7 +101,7 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
 
     Each of our rows names the protocol its numbers follow; each published row shows, in brackets, ours minus it.
     """
-    lines, rows = [], [["table", "dataset", "split", "metric", "value"]]
+    lines, rows = [], [["table", "dataset", "split", "system", "metric", "value"]]
     cited: dict[str, str] = {}
     for title, task, metrics in TABLES:
         found = [r for r in results if task in r["tasks"]]
@@ -112,7 +113,7 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
             scores = result["tasks"][task]
             cells = " | ".join(shown(m, scores.get(m)) for m in metrics)
             lines.append(f"| {result['dataset']} ({result['split']}) | {cells} | {scores.get('protocol', '-')} |")
-            rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
+            rows += [[title, result["dataset"], result["split"], OURS, m, scores.get(m)] for m in metrics]
         for dataset in dict.fromkeys(r["dataset"] for r in found):
             ours = next(r for r in found if r["dataset"] == dataset)["tasks"][task]
             for label, system in published.items():
@@ -122,7 +123,7 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
                     values = [published_value(printed, m) for m in metrics]
                     cells = " | ".join(published_cell(m, v, ours.get(m)) for m, v in zip(metrics, values, strict=True))
                     lines.append(f"| {dataset}, {label} | {cells} | as published |")
-                    rows += [[title, dataset, label, m, v] for m, v in zip(metrics, values, strict=True)]
+                    rows += [[title, dataset, "", label, m, v] for m, v in zip(metrics, values, strict=True)]
         lines.append("")
     notes = [f"{label}: {source}" for label, source in cited.items()]
     if cited:
