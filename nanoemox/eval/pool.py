@@ -1,12 +1,12 @@
 """Many chat requests in flight at once to one endpoint, as vLLM and hosted APIs are meant to be used.
 
-One aiohttp session sends up to `concurrency` requests at a time. The pool shares three things between its
-requests: the rate limit (`min_interval_s` between any two sends), the back-off (a 429, a 5xx, a timeout or a
-refused connection pauses every request, for the server's Retry-After when it gives one) and the count of
-failures in a row. A request is tried up to `max_attempts` times; the run stops once `max_attempts +
-concurrency - 1` attempts in a row have failed with no answer or a 5xx (a whole wave of requests in flight fails
-together, so it counts about once), which bounds the time a dead server costs to about two timeouts. Each reply
-is handed to `on_reply` as it arrives, so what was received before a stop is kept.
+One aiohttp session sends a batch with up to `concurrency` requests at a time. The requests share three things:
+the rate limit (`min_interval_s` between any two sends), the back-off (a 429, a 5xx, a timeout or a refused
+connection pauses every request, for the server's Retry-After when it gives one) and the count of failures in
+a row. A request is tried up to `max_attempts` times; the run stops once `max_attempts + workers - 1` attempts
+in a row (workers: the concurrency, fewer for a small batch) have failed with no answer or a 5xx. A whole wave
+of requests in flight fails together, so it counts about once: a dead server costs about two timeouts. Each
+reply is handed to `on_reply` as it arrives, so what was received before a stop is kept.
 """
 
 import asyncio
@@ -70,6 +70,7 @@ class RequestPool:
     def __init__(self, endpoint: Endpoint, stats: CallStats, pacing: Pacing):
         self.endpoint, self.stats, self.pacing = endpoint, stats, pacing
         self.in_a_row = 0  # failed attempts since the last reply (429s not counted: the server answered)
+        self.stop_after = endpoint.max_attempts + endpoint.concurrency - 1  # set again for each batch's workers
         self.problem = ""
 
     def run(self, bodies: Sequence[dict], on_reply: Callable[[int, str], None]) -> None:
@@ -83,17 +84,17 @@ class RequestPool:
             queue.put_nowait(index)
         timeout = aiohttp.ClientTimeout(total=self.endpoint.timeout_s)
         connector = aiohttp.TCPConnector(limit=self.endpoint.concurrency)
+        count = min(self.endpoint.concurrency, len(bodies))
+        self.stop_after = self.endpoint.max_attempts + count - 1
         async with aiohttp.ClientSession(timeout=timeout, connector=connector, trust_env=True) as session:
-            workers = [
-                asyncio.create_task(self._worker(session, queue, bodies, on_reply))
-                for _ in range(min(self.endpoint.concurrency, len(bodies)))
-            ]
+            workers = [asyncio.create_task(self._worker(session, queue, bodies, on_reply)) for _ in range(count)]
             done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            for task in done:
-                task.result()  # re-raises the stop
+            errors = [error for task in done if (error := task.exception()) is not None]  # each one retrieved
+            if errors:
+                raise errors[0]
 
     async def _worker(self, session, queue, bodies, on_reply) -> None:
         while not queue.empty():
@@ -116,8 +117,8 @@ class RequestPool:
             self.problem = text if status is None else f"HTTP {status}"
             if status != 429:
                 self.in_a_row += 1
-            if self.in_a_row >= (limit := end.max_attempts + end.concurrency - 1):
-                raise LLMError(f"{end.shown}: {limit} requests in a row failed (last: {self.problem})")
+            if self.in_a_row >= self.stop_after:
+                raise LLMError(f"{end.shown}: {self.stop_after} requests in a row failed (last: {self.problem})")
             if attempt < end.max_attempts:
                 delay = min(end.backoff_s * 2 ** (attempt - 1), MAX_PAUSE_S)
                 resume = time.monotonic() + max(delay, retry_after)
