@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from nanoemox.config import PipelineConfig, cached_layers, load_config
-from nanoemox.model import ModalityFeatures, NanoEmoX, present_modalities
+from nanoemox.model import NanoEmoX, present_modalities
 from nanoemox.model.inputs import TextBatch, encode_for_training
 from nanoemox.model.prompts import build_prompt
+from nanoemox.shards.sample import ModalityFeatures
 
 
 @pytest.fixture

@@ -88,15 +88,6 @@ def add_csv_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def default_out(predictions: str, dataset: str, split: str) -> str:
-    """heads/<run>/predictions/x.jsonl -> heads/<run>/eval/<dataset>-<split>.json, else beside the file."""
-    folder = storage.parent(predictions)
-    if storage.name(folder) == "predictions":
-        return storage.join(storage.parent(folder), "eval", f"{dataset}-{split}.json")
-    stem = storage.name(predictions).rsplit(".", 1)[0]
-    return storage.join(folder, f"{stem}.eval.json")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -106,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         from nanoemox.eval.report import write_report
 
         use_storage(load_config())  # storage options of the default config, to reach a --run given as a URL
-        with writing(args.out or storage.join(args.run, "report")):
+        from nanoemox.runs import RunFolder
+
+        with writing(args.out or RunFolder(args.run).report_dir):
             out = write_report(args.run, args.out, args.published)
         print(read_text(storage.join(out, "report.md"), "report"))
         print(f"report written to {out}")
@@ -183,7 +176,8 @@ def score_files(args: argparse.Namespace) -> int:
 
 def score_predictions(args: argparse.Namespace) -> int:
     """The default form: a predictions.jsonl against a dataset's own labels, results beside the run."""
-    from nanoemox.eval.benchmark import evaluate, result_lines
+    from nanoemox.eval.benchmark import result_lines
+    from nanoemox.eval.run import eval_run
 
     cfg = config_from_args(args)
     settings = eval_settings(args, cfg.eval)
@@ -192,15 +186,8 @@ def score_predictions(args: argparse.Namespace) -> int:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    out = args.out or default_out(args.predictions, args.dataset, args.split)
-    if storage.is_dir(out):
-        raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
-    local = not storage.is_url(out)  # the LLM cache is a local folder: kept beside local results only
-    cache = Path(out).parent / "llm-cache" if settings.cache and local else None
-    where = (args.predictions, args.dataset, root, args.split)
-    result = evaluate(*where, settings, args.wheel_dir, args.layout, cache, args.reparse, args.task or ())
-    with writing(out):
-        storage.put_text(out, json.dumps(result, indent=1))
+    where = (args.predictions, args.dataset, args.split, root)
+    result, out = eval_run(*where, settings, args.out, args.wheel_dir, args.layout, args.reparse, args.task or ())
     if args.json:
         print(json.dumps(result))
         return 0

@@ -1,9 +1,11 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, config, setup, datasets, shards, predict, demo)."""
+"""`nanoemox`: the commands that are not one pipeline stage (info, config, setup, datasets, shards, reproduce,
+predict, demo)."""
 
 import argparse
 import json
 import sys
 
+from nanoemox.cli import reproduce
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
@@ -67,10 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = demo_actions.add_parser("make-corpus", help="write the demo corpus in four datasets' native formats")
     corpus.add_argument("--out", default="demo-out/corpus")
     corpus.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
-    demo_run = demo_actions.add_parser("run", help="corpus -> extract -> train -> score -> eval -> report")
+    demo_run = demo_actions.add_parser(
+        "run", help="corpus -> extract -> train -> score -> eval -> report, as `nanoemox reproduce` (resumes)"
+    )
     demo_run.add_argument("--out", default="demo-out")
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
+    demo_run.add_argument("--fresh", action="store_true", help="delete --out first (default: resume what is there)")
+
+    reproduce.add_parser(commands)
 
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
@@ -101,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict_command(args)
     if args.command == "demo":
         return demo_command(args)
+    if args.command == "reproduce":
+        return reproduce.command(args)
     if args.command == "info":
         report = parameter_report(config_from_args(args))
         if args.json:
@@ -159,7 +168,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from nanoemox.demo.run import run_demo
 
     with writing(args.out):
-        run_demo(args.out, args.scale, args.steps_scale)
+        run_demo(args.out, args.scale, args.steps_scale, args.fresh)
     return 0
 
 
@@ -167,15 +176,16 @@ def predict_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from nanoemox.score.predict import predict_clip, read_context
-    from nanoemox.score.runs import find_checkpoint, run_config
+    from nanoemox.score.run import checkpoint_and_config
 
     if args.labels and args.labels not in DATASETS:
         raise NanoEmoXError(f"--labels {args.labels}: unknown dataset; choose from {', '.join(DATASETS)}")
-    checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, None, args.overrides)
+    checkpoint, cfg = checkpoint_and_config(args.run, None, args.overrides)
     context = read_context(Path(args.context)) if args.context else None
     labels = args.labels or ("mintrec" if args.task == "mir" else "predict")
-    prediction = predict_clip(cfg, checkpoint, Path(args.video), args.task, args.subtitle, context, labels, args.device)
+    prediction = predict_clip(
+        cfg, checkpoint.folder, Path(args.video), args.task, args.subtitle, context, labels, args.device
+    )
     print(json.dumps(prediction) if args.json else f"{args.task}: {prediction['output']}")
     return 0
 

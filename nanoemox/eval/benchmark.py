@@ -22,6 +22,7 @@ from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
 from nanoemox.eval.parse import parse_emotions, parse_intent
 from nanoemox.eval.pool import CallStats
+from nanoemox.eval.published_rules import published_scores
 from nanoemox.eval.wheel import EmotionWheels
 from nanoemox.files import read_text
 from nanoemox.tasks import candidates
@@ -217,6 +218,8 @@ class Scorer:
         return scores | ({"llm": spent} if any(spent.values()) else {})
 
     def task_scores(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], dataset: str) -> dict:
+        if task in ("mir", "erg") and self.cfg.protocol == "published-code":
+            return published_scores(task, labels, rows)
         if task in EMOTION_TASKS:
             return self.emotion_task(task, labels, rows)
         if task == "mir":

@@ -117,12 +117,13 @@ class RequestPool:
             self.problem = text if status is None else f"HTTP {status}"
             if status != 429:
                 self.in_a_row += 1
+            if attempt == end.max_attempts:
+                break
             if self.in_a_row >= self.stop_after:
                 raise LLMError(f"{end.shown}: {self.stop_after} requests in a row failed (last: {self.problem})")
-            if attempt < end.max_attempts:
-                delay = min(end.backoff_s * 2 ** (attempt - 1), MAX_PAUSE_S)
-                resume = time.monotonic() + max(delay, retry_after)
-                self.pacing.paused_until = max(self.pacing.paused_until, resume)
+            delay = min(end.backoff_s * 2 ** (attempt - 1), MAX_PAUSE_S)
+            resume = time.monotonic() + max(delay, retry_after)
+            self.pacing.paused_until = max(self.pacing.paused_until, resume)
         raise LLMError(f"{end.shown}: no answer after {end.max_attempts} attempts (last: {self.problem})")
 
     async def _wait_turn(self) -> None:

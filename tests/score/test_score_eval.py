@@ -208,10 +208,10 @@ def test_predict_one_clip(setup, tmp_path, capsys):
 
 def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
     from nanoemox.score.job import score_in_process, score_on_ray
-    from nanoemox.score.runs import run_config
+    from nanoemox.score.run import checkpoint_and_config
 
     root, checkpoint = setup
-    cfg = run_config(checkpoint, None, [])
+    _, cfg = checkpoint_and_config(str(checkpoint), None, [])
     split = root / "shards" / "meld" / "test"
     local, actors = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     score_in_process(cfg, checkpoint, split, ["mer"], local, "cpu")
