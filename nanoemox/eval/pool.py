@@ -70,7 +70,7 @@ class RequestPool:
     def __init__(self, endpoint: Endpoint, stats: CallStats, pacing: Pacing):
         self.endpoint, self.stats, self.pacing = endpoint, stats, pacing
         self.in_a_row = 0  # failed attempts since the last reply (429s not counted: the server answered)
-        self.stop_after = endpoint.max_attempts + endpoint.concurrency - 1  # set again for each batch's workers
+        self.stop_after = 0  # max_attempts + the batch's workers - 1, set when a batch starts
         self.problem = ""
 
     def run(self, bodies: Sequence[dict], on_reply: Callable[[int, str], None]) -> None:
@@ -96,7 +96,13 @@ class RequestPool:
             if errors:
                 raise errors[0]
 
-    async def _worker(self, session, queue, bodies, on_reply) -> None:
+    async def _worker(
+        self,
+        session: aiohttp.ClientSession,
+        queue: asyncio.Queue[int],
+        bodies: Sequence[dict],
+        on_reply: Callable[[int, str], None],
+    ) -> None:
         while not queue.empty():
             index = queue.get_nowait()
             on_reply(index, await self._ask(session, bodies[index]))
