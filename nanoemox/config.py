@@ -269,6 +269,8 @@ class EvalConfig:
     judge_temperature: float
     judge_prompts: Literal["published", "english"]
     api_key_env: str
+    llm_concurrency: int
+    request_timeout_s: float
     cache: bool
     erg_turns: Literal["last", "all"]
     protocol: Literal["benchmark", "published-code"]
@@ -603,6 +605,8 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("eval.extractor_max_tokens", evaluation.extractor_max_tokens, 1),
         ("eval.extractor_runs", evaluation.extractor_runs, 1),
         ("eval.judge_temperature", evaluation.judge_temperature, 0),
+        ("eval.llm_concurrency", evaluation.llm_concurrency, 1),
+        ("eval.request_timeout_s", evaluation.request_timeout_s, None),
         ("storage.sync_every_s", cfg.storage.sync_every_s, 0),
         ("storage.lock_stale_s", cfg.storage.lock_stale_s, None),
     ]

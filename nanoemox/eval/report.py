@@ -15,7 +15,7 @@ from nanoemox.files import jsonl_objects, read_json, read_yaml
 from nanoemox.runs import RunFolder
 
 TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering
-    ("Table 2. MER-UniBench: emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
+    ("Table 2. MER-UniBench: emotion recognition (MER)", "mer", ("hitrate", "accuracy")),
     ("Table 2. MER-UniBench: sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
     ("Table 2. MER-UniBench: open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
     ("Table 3. Emotion reasoning (ERI) on EMER, LLM judge 1-10", "eri", ("mean", "clue_overlap", "label_overlap")),
@@ -24,6 +24,7 @@ TABLES = [  # (title, task, metrics shown x100, the first the main one): the pap
 ]
 BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's published rows (Tables 2-5)
 SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
+OURS = "ours"  # the system column of our rows in report.csv (published rows: their label, no split)
 
 
 def collect(run: str | Path, allow_empty: bool = False) -> list[dict[str, Any]]:
@@ -106,7 +107,7 @@ def tables(
     Each of our rows names the protocol its numbers follow; each published row shows, in brackets, ours minus it.
     A benchmark in `missing` ((dataset, task) -> why) gets a row that says why it has no numbers.
     """
-    lines, rows = [], [["table", "dataset", "split", "metric", "value"]]
+    lines, rows = [], [["table", "dataset", "split", "system", "metric", "value"]]
     cited: dict[str, str] = {}
     missing = missing or {}
     for title, task, metrics in TABLES:
@@ -120,10 +121,10 @@ def tables(
             scores = result["tasks"][task]
             cells = " | ".join(shown(m, scores.get(m)) for m in metrics)
             lines.append(f"| {result['dataset']} ({result['split']}) | {cells} | {scores.get('protocol', '-')} |")
-            rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
+            rows += [[title, result["dataset"], result["split"], OURS, m, scores.get(m)] for m in metrics]
         for dataset, reason in absent.items():
             lines.append(f"| {dataset} | " + " | ".join("n/a" for _ in metrics) + f" | not produced: {reason} |")
-            rows += [[title, dataset, "", m, f"not produced: {reason}"] for m in metrics]
+            rows += [[title, dataset, "", OURS, m, f"not produced: {reason}"] for m in metrics]
         for dataset in dict.fromkeys(r["dataset"] for r in found):
             ours = next(r for r in found if r["dataset"] == dataset)["tasks"][task]
             for label, system in published.items():
@@ -133,7 +134,7 @@ def tables(
                     values = [published_value(printed, m) for m in metrics]
                     cells = " | ".join(published_cell(m, v, ours.get(m)) for m, v in zip(metrics, values, strict=True))
                     lines.append(f"| {dataset}, {label} | {cells} | as published |")
-                    rows += [[title, dataset, label, m, v] for m, v in zip(metrics, values, strict=True)]
+                    rows += [[title, dataset, "", label, m, v] for m, v in zip(metrics, values, strict=True)]
         lines.append("")
     notes = [f"{label}: {source}" for label, source in cited.items()]
     if cited:

@@ -4,6 +4,7 @@ labels and write the result where the run layout puts it (`<run>/eval/<dataset>-
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,16 @@ def eval_run(
     wheel_dir: str | None = None,
     layout: str | None = None,
     reparse: bool = False,
+    only: Sequence[str] = (),
 ) -> tuple[dict[str, Any], str]:
-    """The metrics of a predictions file, written as JSON; returns the result and where it was written."""
+    """The metrics of a predictions file (of the tasks in `only`, or all), written as JSON; returns the result
+    and where it was written."""
     out = out or eval_result_for(predictions, dataset, split)
     if storage.is_dir(out):
         raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
     local = not storage.is_url(out)  # the LLM cache is a local folder: kept beside local results only
     cache = Path(out).parent / "llm-cache" if settings.cache and local else None
-    result = evaluate(predictions, dataset, root, split, settings, wheel_dir, layout, cache, reparse)
+    result = evaluate(predictions, dataset, root, split, settings, wheel_dir, layout, cache, reparse, only)
     with writing(out):
         storage.put_text(out, json.dumps(result, indent=1))
     return result, out

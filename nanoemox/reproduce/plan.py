@@ -36,7 +36,7 @@ EXTRACT_RUNTIME_KEYS = (  # where and how fast extraction runs, not what it stor
     "extract.shard_size",
 )
 SCORE_RUNTIME_KEYS = ("score.batch_size", "score.sort_window")
-EVAL_RUNTIME_KEYS = ("eval.cache",)
+EVAL_RUNTIME_KEYS = ("eval.cache", "eval.llm_concurrency", "eval.request_timeout_s")
 JSON_BYTES_PER_CLIP = 2048  # the record stored beside each clip's features (labels, text, masks), about
 
 
