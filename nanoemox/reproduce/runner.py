@@ -192,10 +192,11 @@ def failed(x: Experiment, step: Step, err: Exception, seconds: float) -> Outcome
 
 
 def why(outcome: Outcome) -> str:
-    """Why a benchmark has no result, for its empty cells in the report."""
-    if outcome.result == "skipped" and "(" in outcome.detail:  # needs X (blocked): name the root cause
+    """Why a benchmark has no result, for its empty cells in the report: what blocked it (the root cause, named),
+    or that a step failed."""
+    if outcome.result in ("blocked", "skipped") and outcome.detail:
         return outcome.detail
-    return f"{outcome.result}: {outcome.detail}" if outcome.detail else outcome.result
+    return f"{outcome.step.id} {outcome.result}" + (f": {outcome.detail}" if outcome.detail else "")
 
 
 def clip(text: str, width: int) -> str:
