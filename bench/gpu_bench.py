@@ -30,8 +30,9 @@ from texts import realistic_record
 from nanoemox.config import PipelineConfig, cached_layers, load_config
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.model.inputs import OverLength, encode_for_generation, encode_for_training, training_ids
-from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX
+from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
+from nanoemox.shards.sample import ModalityFeatures
 from nanoemox.tasks import answer_for, prompt_for
 from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches
 from nanoemox.train.stages import Stage

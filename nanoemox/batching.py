@@ -15,9 +15,9 @@ from nanoemox.model.inputs import (
     training_ids,
     training_text,
 )
-from nanoemox.model.nanoemox import ModalityFeatures, NanoEmoX, present_modalities
+from nanoemox.model.nanoemox import NanoEmoX, present_modalities
 from nanoemox.model.prompts import load_prompts
-from nanoemox.shards.reader import ShardSample, collate_features
+from nanoemox.shards.sample import ModalityFeatures, ShardSample, collate_features
 from nanoemox.tasks import answer_for, prompt_for
 
 

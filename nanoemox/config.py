@@ -23,6 +23,7 @@ from nanoemox.files import read_yaml, yaml_problem
 
 DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the package file links to the repository root's
 MODALITIES = ("speech", "visual", "face", "fusion")
+CONFIG_FILE = "config.yaml"  # the effective config, saved beside every output it made
 PHASES = ("1-speech", "1-visual", "2", "3", "joint")
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 HUBERT_CONV_LAYERS = 7  # the feature extractor's conv kernels and strides (HubertConfig defaults)
@@ -213,9 +214,12 @@ class PhaseConfig:
 
     tasks: dict[str, float]
     datasets: dict[str, list[str]]
+    dataset_weighting: Literal["uniform", "size"]
+    dataset_weights: dict[str, dict[str, float]]
     lr: float
     min_lr: float
     warmup_steps: int
+    cosine_start: float
     steps: int
 
 
@@ -225,7 +229,6 @@ class TrainConfig:
     grad_accum: int
     weight_decay: float
     grad_clip: float
-    dataset_weighting: Literal["uniform", "size"]
     prepend_bos: bool
     seed: int
     save_every: int
@@ -267,8 +270,11 @@ class EvalConfig:
     judge_temperature: float
     judge_prompts: Literal["published", "english"]
     api_key_env: str
+    llm_concurrency: int
+    request_timeout_s: float
     cache: bool
     erg_turns: Literal["last", "all"]
+    protocol: Literal["benchmark", "published-code"]
 
 
 @dataclass
@@ -331,6 +337,7 @@ def load_config(
                 f"--preset {preset}: {path} was saved with preset '{raw.get('preset')}'; leave --preset out"
             )
         presets = {part: {} for part in _preset_names(name)}
+        _upgrade_saved(raw)
     merged = raw
     for part in _preset_names(name):  # stacked left to right: tiny,published-code
         if part not in presets:
@@ -359,6 +366,20 @@ def _blame_overrides(message: str, path: str | Path, overrides: list[str] | tupl
     return f"{', '.join(f'--set {item}' for item in named or overrides)}: {problem}"
 
 
+def _upgrade_saved(raw: dict[str, Any]) -> None:
+    """A config saved by an earlier version, in today's keys: `train.dataset_weighting` became per phase (with
+    `dataset_weights` and `cosine_start` beside it, whose old behaviour is {} and 0)."""
+    train = raw.get("train")
+    if not isinstance(train, dict) or "dataset_weighting" not in train:
+        return
+    weighting = train.pop("dataset_weighting")
+    for phase in (train.get("phases") or {}).values():
+        if isinstance(phase, dict):
+            phase.setdefault("dataset_weighting", weighting)
+            phase.setdefault("dataset_weights", {})
+            phase.setdefault("cosine_start", 0.0)
+
+
 def _preset_names(name: str) -> list[str]:
     """`tiny,published-code` -> the overlays to apply in order."""
     return [part.strip() for part in str(name).split(",") if part.strip()] or ["full"]
@@ -376,7 +397,7 @@ def config_yaml(cfg: PipelineConfig) -> str:
 
 def save_config(cfg: PipelineConfig, out_dir: str | Path) -> str:
     """Write the effective config beside an output, so the output says how it was made."""
-    out = storage.join(out_dir, "config.yaml")
+    out = storage.join(out_dir, CONFIG_FILE)
     storage.put_text(out, config_yaml(cfg))
     return out
 
@@ -435,6 +456,14 @@ def _check(cfg: PipelineConfig, path: Path) -> PipelineConfig:
         unfed = sorted(task for task in spec.tasks if not spec.datasets.get(task))
         if unfed:
             raise ConfigError(f"{path}: 'train.phases.{phase}' has tasks with no datasets: {', '.join(unfed)}")
+        for task, weights in spec.dataset_weights.items():
+            listed = spec.datasets.get(task, [])
+            if set(weights) != set(listed):
+                raise ConfigError(
+                    f"{path}: 'train.phases.{phase}.dataset_weights.{task}' must give one weight to each dataset "
+                    f"of 'train.phases.{phase}.datasets.{task}' ({', '.join(listed) or 'none'}), got "
+                    f"{', '.join(weights) or 'none'}"
+                )
     for protocol, options in cfg.storage.options.items():
         secret = _secret_key(options)
         if secret:
@@ -602,6 +631,8 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         ("eval.extractor_max_tokens", evaluation.extractor_max_tokens, 1),
         ("eval.extractor_runs", evaluation.extractor_runs, 1),
         ("eval.judge_temperature", evaluation.judge_temperature, 0),
+        ("eval.llm_concurrency", evaluation.llm_concurrency, 1),
+        ("eval.request_timeout_s", evaluation.request_timeout_s, None),
         ("storage.sync_every_s", cfg.storage.sync_every_s, 0),
         ("storage.lock_stale_s", cfg.storage.lock_stale_s, None),
     ]
@@ -616,7 +647,13 @@ def _bounded_values(cfg: PipelineConfig) -> list[tuple[str, float, float | None]
         key = f"train.phases.{phase}"
         values += [(f"{key}.steps", spec.steps, 1), (f"{key}.warmup_steps", spec.warmup_steps, 0)]
         values += [(f"{key}.lr", spec.lr, None), (f"{key}.min_lr", spec.min_lr, 0)]
+        values += [(f"{key}.cosine_start", spec.cosine_start, 0)]
         values += [(f"{key}.tasks.{task}", weight, None) for task, weight in spec.tasks.items()]
+        values += [
+            (f"{key}.dataset_weights.{task}.{dataset}", weight, None)
+            for task, weights in spec.dataset_weights.items()
+            for dataset, weight in weights.items()
+        ]
     return values
 
 

@@ -68,6 +68,22 @@ def locked(output: str | Path, job: str) -> Iterator[None]:
                 folder.rmdir()
 
 
+def lock_holder(output: str | Path) -> str | None:
+    """Who holds a local output's lock right now (the job line it wrote), or None: for status from another terminal."""
+    path = lock_path(output)
+    try:
+        handle = path.open("r")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another process"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
 def _same_file(handle, path: Path) -> bool:
     try:
         return os.fstat(handle.fileno()).st_ino == path.stat().st_ino

@@ -14,6 +14,12 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.model.prompts import PromptTemplates, build_answer, build_prompt
 
 MER_UNIBENCH = ("mer2023", "mer2024", "meld", "iemocap", "mosi", "mosei", "sims", "simsv2", "ov-merd")
+# MER asked without the candidate list although the label set is closed, as the published code asks M3ED
+# (datasets/datasets/base_dataset.py:670-671, func_get_qa_onehot_wo_candidates)
+MER_WITHOUT_CANDIDATES = ("m3ed",)
+# MER asked in the dialogue frame about the speaker's emotion, as the published code asks AvaMERG
+# (avamerg_dataset.py:198-205, base_dataset.py:438-451, func_get_qa_emotion_recognition)
+MER_IN_DIALOGUE = ("avamerg",)
 
 
 def has_labels(task: str, labels: Mapping[str, Any]) -> bool:
@@ -30,9 +36,19 @@ def has_labels(task: str, labels: Mapping[str, Any]) -> bool:
 
 
 def candidates(task: str, dataset: str) -> list[str] | None:
-    """MER candidate emotions / MIR candidate intents of a dataset's closed label set (None when open)."""
+    """MER candidate emotions / MIR candidate intents the prompt lists: the dataset's closed label set (None when
+    open, and for MER datasets the published code asks without candidates)."""
+    if task == "mer" and dataset in MER_WITHOUT_CANDIDATES:
+        return None
     table = INTENTS if task == "mir" else EMOTIONS if task == "mer" else {}
     return list(table[dataset]) if dataset in table else None
+
+
+def question_key(task: str, dataset: str) -> str:
+    """Which question of prompts.yaml a task asks on a dataset."""
+    if task == "mer" and dataset in MER_IN_DIALOGUE:
+        return "mer-dialogue"
+    return "mer-candidates" if task == "mer" and candidates(task, dataset) else task
 
 
 def check_askable(task: str, dataset: str) -> None:
@@ -64,6 +80,7 @@ def prompt_for(
         dialogue,
         variant,
         prompts,
+        question_key(task, record["dataset"]),
     )
 
 
@@ -73,7 +90,10 @@ def asked_task(task: str, dataset: str, unibench_question: str) -> str:
 
 
 def prompt_id(task: str, dataset: str) -> str:
-    """Which question was asked, recorded with each prediction (the MER question differs with candidates)."""
+    """Which question was asked, recorded with each prediction (MER asks with candidates, without, or in the
+    dialogue frame)."""
+    if task == "mer":
+        return question_key(task, dataset)
     return f"{task}-candidates" if candidates(task, dataset) else task
 
 
@@ -81,12 +101,15 @@ def answer_for(task: str, record: Mapping[str, Any]) -> str:
     """The training target for `task` from a stored record's labels."""
     labels = record["labels"]
     empathy = EmpathyChain(**labels["empathy"]) if labels.get("empathy") else None
+    question = question_key(task, record["dataset"])
+    # in the dialogue frame the answer names the speaker emotion as annotated, the word the ERG chain says
+    emotion = empathy.emotion if question == "mer-dialogue" and empathy else labels.get("emotion")
     return build_answer(
         task,
-        emotion=labels.get("emotion"),
+        emotion=emotion,
         emotions=labels.get("ov_emotions"),
         intent=labels.get("intent"),
         reason=labels.get("reason"),
         empathy=empathy,
-        with_candidates=candidates(task, record["dataset"]) is not None,
+        question=question,
     )

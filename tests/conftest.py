@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from nanoemox.config import PipelineConfig, cached_layers, load_config
-from nanoemox.model import ModalityFeatures, NanoEmoX, present_modalities
+from nanoemox.model import NanoEmoX, present_modalities
 from nanoemox.model.inputs import TextBatch, encode_for_training
 from nanoemox.model.prompts import build_prompt
+from nanoemox.shards.sample import ModalityFeatures
 
 
 @pytest.fixture
@@ -90,12 +91,18 @@ LLM_KEY_ENV, LLM_KEY = "NANOEMOX_TEST_LLM_KEY", "sk-test-SECRET-0123456789"
 
 @dataclass
 class FakeLLM:
-    """A local OpenAI-compatible server: `script` holds (status, delay_s) per request, then 200s."""
+    """A local OpenAI-compatible server: `script` holds (status, delay_s) per request, then 200s after
+    `latency_s`; refusals carry `retry_after` when set. `peak` is the most requests it held at once."""
 
     url: str = ""
     requests: list[dict] = field(default_factory=list)
     script: list[tuple[int, float]] = field(default_factory=list)
     responder: Callable[[str], str] = lambda prompt: "ok"
+    latency_s: float = 0.0
+    retry_after: str | None = None
+    active: int = 0
+    peak: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def serve_llm(state: FakeLLM) -> ThreadingHTTPServer:
@@ -104,9 +111,15 @@ def serve_llm(state: FakeLLM) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
-            status, delay = state.script.pop(0) if state.script else (200, 0.0)
+            with state.lock:
+                arrived = {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
+                state.requests.append(arrived | {"at": time.monotonic()})
+                status, delay = state.script.pop(0) if state.script else (200, state.latency_s)
+                state.active += 1
+                state.peak = max(state.peak, state.active)
             time.sleep(delay)
+            with state.lock:
+                state.active -= 1
             if status == 200:
                 content = state.responder(body["messages"][-1]["content"])
                 payload = {"choices": [{"message": {"role": "assistant", "content": content}}]}
@@ -115,6 +128,8 @@ def serve_llm(state: FakeLLM) -> ThreadingHTTPServer:
             data = json.dumps(payload).encode()
             try:
                 self.send_response(status)
+                if status != 200 and state.retry_after is not None:
+                    self.send_header("Retry-After", state.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -125,7 +140,11 @@ def serve_llm(state: FakeLLM) -> ThreadingHTTPServer:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # many clients connect at once
+        block_on_close = False  # closing does not wait for a request still sleeping
+
+    server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     state.url = f"http://127.0.0.1:{server.server_port}/v1"
     return server

@@ -134,3 +134,18 @@ def test_config_init_writes_an_editable_copy_and_never_overwrites(tmp_path, caps
     assert run(cli_main, ["config", "init", str(path)]) == 2
     assert f"{path}: already exists; not overwritten" in capsys.readouterr().err
     assert "batch_size: 5\n" in path.read_text()
+
+
+def test_a_config_saved_by_the_earlier_layout_still_loads(tmp_path):
+    """Heads saved before dataset weighting moved into each phase score with their saved config."""
+    import yaml
+
+    saved = load_config(preset="tiny").to_dict()
+    for phase in saved["train"]["phases"].values():
+        for key in ("dataset_weighting", "dataset_weights", "cosine_start"):
+            phase.pop(key)
+    saved["train"]["dataset_weighting"] = "size"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
+    cfg = load_config(tmp_path / "config.yaml")
+    assert {p.dataset_weighting for p in cfg.train.phases.values()} == {"size"}
+    assert all(p.cosine_start == 0.0 and p.dataset_weights == {} for p in cfg.train.phases.values())

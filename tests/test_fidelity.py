@@ -1,6 +1,7 @@
 """The FIDELITY.md switches do what they claim: the published-code preset, BOS, whole answers, face encoder mode."""
 
 import json
+from collections import Counter
 from itertools import islice
 from pathlib import Path
 
@@ -11,12 +12,16 @@ import torch
 from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
+from nanoemox.datasets.record import EmpathyChain, Labels, Record, Turn
 from nanoemox.encoders.facexformer import build_face_encoder
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.inputs import IGNORE_INDEX, bos_id
+from nanoemox.model.nanoemox import token_counts
 from nanoemox.model.prompts import ANSWER_END
-from nanoemox.synth import write_feature_shards
-from nanoemox.train.data import LengthGroupedBatches, TaskMixer, phase_sources
+from nanoemox.synth import synthetic_record, write_feature_shards
+from nanoemox.tasks import answer_for, prompt_for
+from nanoemox.train.data import LengthGroupedBatches, TaskMixer, dataset_shares, phase_sources
+from nanoemox.train.optim import lr_factor
 
 from conftest import make_model
 
@@ -24,6 +29,7 @@ PUBLISHED = "tiny,published-code"
 JOINT = [
     "train.phases.3.datasets={mer: [meld], ov-mer: [mer-caption+], mir: [mintrec], eri: [mer-caption+], "
     "erg: [avamerg]}",
+    "train.phases.3.dataset_weights={}",
     "train.batch_size=2",
     "train.log_every=1",
     "train.shuffle_buffer=8",
@@ -47,7 +53,11 @@ def test_published_code_preset_stacks_on_tiny():
     assert (full.train.grad_accum, published.train.grad_accum) == (4, 1)  # the paper's 4, the code's 1
     assert (published.model.lora.r, published.model.lora.alpha) == (16, 32)
     assert (full.model.lora.r, full.model.lora.alpha) == (32, 16)
-    assert published.train.grad_clip == 0 and published.train.prepend_bos and full.train.dataset_weighting == "uniform"
+    assert (
+        published.train.grad_clip == 0
+        and published.train.prepend_bos
+        and full.train.phases["3"].dataset_weighting == "uniform"
+    )
     assert published.score.do_sample and set(published.score.max_new_tokens.values()) == {1200}
     assert published.train.phases["3"].datasets["mer"] == ["avamerg"]
     assert all(p.warmup_steps == 0 for p in published.train.phases.values())
@@ -160,3 +170,123 @@ def test_floor_frames_match_the_published_formula():
         assert frame_indices(total, 8, "floor") == published
     assert frame_indices(80, 8, "floor") == [0, 10, 20, 30, 40, 50, 60, 70]
     assert frame_times(0.0, 8.0, 4, "floor") == [0.0, 2.0, 4.0, 6.0]
+
+
+def _with_eri_reasons(dataset: str, split: str, index: int, label: int) -> dict:
+    """Synthetic records; MERR-Fine's carry the reason text it trains ERI with."""
+    record = synthetic_record(dataset, split, index, label)
+    if dataset == "merr-fine":
+        record["labels"]["reason"] = f"The face looks {record['labels']['emotion']}."
+    return record
+
+
+def test_the_preset_draws_the_published_phase3_mix_per_task_and_dataset(tmp_path):
+    """Five loaders drawn uniformly (MultiIterLoader, ratios None); MER-Caption+ answers ERI or OV-MER and AvaMERG
+    ERG or MER, half each; MERR-Fine only ERI (label_type description); MIntRec and MIntRec2.0 MIR."""
+    cfg = load_config(preset=PUBLISHED)
+    sizes = {"mer-caption+": 24, "merr-fine": 6, "mintrec": 9, "mintrec2": 15, "avamerg": 12}  # unequal on purpose
+    for dataset, count in sizes.items():
+        write_feature_shards(tmp_path, dataset, "train", cfg, count, make_record=_with_eri_reasons)
+    draws = 5000
+    mixer = TaskMixer(phase_sources(tmp_path, cfg, "3"), seed=0, buffer=4)
+    counts = Counter((task, sample.record["dataset"]) for task, sample in islice(mixer, draws))
+    published = {
+        ("mer", "avamerg"): 0.1,
+        ("ov-mer", "mer-caption+"): 0.1,
+        ("mir", "mintrec"): 0.2,
+        ("mir", "mintrec2"): 0.2,
+        ("eri", "mer-caption+"): 0.1,
+        ("eri", "merr-fine"): 0.2,
+        ("erg", "avamerg"): 0.1,
+    }
+    assert set(counts) == set(published)
+    for source, share in published.items():
+        assert abs(counts[source] / draws - share) < 0.02, (source, counts[source] / draws)
+    eri = counts["eri", "merr-fine"] / (counts["eri", "merr-fine"] + counts["eri", "mer-caption+"])
+    assert abs(eri - 2 / 3) < 0.03  # MERR-Fine's loader gives only ERI, MER-Caption+'s half ERI
+
+
+def test_the_preset_draws_caer_and_ferv39k_by_size_as_one_file(tmp_path):
+    cfg = load_config(preset=PUBLISHED)
+    for dataset, count in (("caer", 30), ("ferv39k", 10)):
+        write_feature_shards(tmp_path, dataset, "train", cfg, count)
+    weights = {s.dataset: s.weight for s in phase_sources(tmp_path, cfg, "1-visual")}
+    assert weights == pytest.approx({"caer": 0.75, "ferv39k": 0.25})
+    found = [("caer", (), 30), ("ferv39k", (), 10)]
+    assert dataset_shares(load_config(preset="tiny").train.phases["1-visual"], "mer", found) == [0.5, 0.5]
+
+
+def test_dataset_weights_must_cover_the_task():
+    with pytest.raises(ConfigError, match=r"dataset_weights.eri' must give one weight to each dataset"):
+        load_config(preset=PUBLISHED, overrides=["train.phases.3.datasets.eri=[mer-caption+]"])
+
+
+def test_the_published_learning_rate_curve():
+    """LinearWarmupCosineLRScheduler (common/optims.py:81-98) stepped as RunnerBase.train does (epochs from 1,
+    5000 steps each): lr = min + (init - min) * (1 + cos(pi * (5000 + step) / (max_epoch * 5000))) / 2."""
+    cfg = load_config(preset="published-code")
+    speech, visual = cfg.train.phases["1-speech"], cfg.train.phases["1-visual"]
+
+    def lr(spec, step):
+        return spec.lr * lr_factor(spec, spec.steps, step)
+
+    # 1-speech, max_epoch 3: cos(pi/3) = 0.5 -> 2.5e-4; the cosine's end (1e-4) at 10k steps; cos(4pi/3) -> 1.5e-4
+    assert [lr(speech, s) for s in (0, 10000, 15000)] == pytest.approx([2.5e-4, 1.0e-4, 1.5e-4], rel=1e-6)
+    assert lr(speech, 14999) > lr(speech, 12000) > lr(speech, 10000)  # it climbs back
+    # 1-visual, max_epoch 5: cos(pi/5) = 0.809017 -> 2.809017e-4; at the end cos(6pi/5) -> 1.190983e-4
+    assert [lr(visual, s) for s in (0, 25000)] == pytest.approx([2.809017e-4, 1.190983e-4], rel=1e-6)
+    assert lr(cfg.train.phases["3"], 123456) == pytest.approx(8e-6)  # init_lr = min_lr: constant
+    paper = load_config().train.phases["1-speech"]  # warm-up to 3e-4, then down to 1e-4 at the last step
+    assert [lr(paper, s) for s in (0, 500, 1000, 15000)] == pytest.approx([0.0, 1.5e-4, 3e-4, 1e-4], rel=1e-6)
+
+
+def _prompt_and_answer(cfg, record: dict, present: list[str]) -> tuple[str, str]:
+    counts = token_counts(cfg.model)
+    return prompt_for("mer", record, present, counts), answer_for("mer", record)
+
+
+def test_m3ed_question_and_answer_are_the_published_ones():
+    """base_dataset.py:316-324 (func_get_qa_onehot_wo_candidates), 670-671; configs/phase1_1.yaml: audio_text."""
+    cfg = load_config(preset=PUBLISHED)
+    record = synthetic_record("m3ed", "train", 0, 0) | {"subtitle": "你好"}
+    prompt, answer = _prompt_and_answer(cfg, record, ["speech"])
+    audio = "<AudioHere>" * token_counts(cfg.model)["speech"]
+    published = (
+        f"The audio content is as follows: <Audio>{audio}</Audio>. The subtitle of this video is: "
+        "<Subtitle>你好</Subtitle>. Now, please answer my question based on all the provided information. "
+        "[Recognition] Please recognize the character's most likely emotional state. ###Assistant: "
+    )
+    assert prompt == "###Human: " + published  # the published phase-1 audio_text frame has no ###Human: (FIDELITY.md)
+    assert answer == f"The character's emotional state is {record['labels']['emotion']}."
+
+
+def test_avamerg_mer_question_and_answer_are_the_published_ones():
+    """avamerg_dataset.py:198-205 (the dialogue frame), base_dataset.py:438-451 (func_get_qa_emotion_recognition)."""
+    cfg = load_config(preset=PUBLISHED)
+    counts = token_counts(cfg.model)
+    chain = EmpathyChain("lost a job", "Sad", "layoffs", "comfort", "I'm so sorry.")
+    record = Record(
+        id="dia00012utt2_28",
+        dataset="avamerg",
+        split="train",
+        subtitle="Budget cuts.",
+        dialogue=[Turn("speaker", "I got laid off."), Turn("listener", "Oh no, what happened?")],
+        labels=Labels(emotion="sad", empathy=chain),
+    ).to_dict()
+    prompt, answer = _prompt_and_answer(cfg, record, ["fusion", "speech", "face", "visual"])
+    history = "speaker: I got laid off.\nlistener: Oh no, what happened?"
+    published = (
+        "###Human: The audio and video merged info is: <Multi>" + "<MultiHere>" * counts["fusion"] + "</Multi>. "
+        "The audio content is as follows: <Audio>" + "<AudioHere>" * counts["speech"] + "</Audio>. "
+        "Meanwhile, We uniformly extract facial informations from video: <Video>"
+        + "<FaceHere>" * counts["face"]
+        + "</Video>. Meanwhile, we uniformly sample raw frames from the video: <Video>"
+        + "<FrameHere>" * counts["visual"]
+        + f"</Video>. The dialogue history is:<Dialogue History>{history}</Dialogue History>. "
+        # the published Context: is the turn's `context` field; ours the history (FIDELITY.md)
+        f"Now here is the dialogue context:\n. Context: {history}\ncurrent speaker input:Budget cuts.\n"
+        "Base on all input information,please analyze User\u2019s emotion mostly like emotions conveyed by the "
+        "user(speaker) ###Assistant: "
+    )
+    assert prompt == published
+    assert answer == "The emotion of the speaker is Sad."  # the annotated word, as the chain of empathy says it

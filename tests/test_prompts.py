@@ -62,7 +62,7 @@ def test_candidates_and_dialogue():
 
 def test_answers():
     assert build_answer("mer", emotion="happy") == "The character's emotional state is happy."
-    assert build_answer("mer", emotion="sad", with_candidates=True) == "The most likely label is sad."
+    assert build_answer("mer", emotion="sad", question="mer-candidates") == "The most likely label is sad."
     assert build_answer("ov-mer", emotions=["happy", "excited"]) == "The character's emotional state is happy, excited."
     assert build_answer("ov-mer", emotions=[]) == "The character's emotional state is neutral."
     assert build_answer("mir", intent="thank") == "thank"

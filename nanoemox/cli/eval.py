@@ -3,147 +3,198 @@
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
-from nanoemox.config import load_config
+from nanoemox.config import EvalConfig, load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.files import read_text, writing
 
-COMMANDS = ("mer", "ov-mer", "report")
+TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 
 
-def build_parser(command: str | None) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"nanoemox-eval{' ' + command if command else ''}",
-        description="Score predictions against a dataset's labels; or `nanoemox-eval mer|ov-mer --gt --pred` for "
-        "MER-UniBench CSVs of any system; or `nanoemox-eval report --run heads/<run>`.",
+        prog="nanoemox-eval",
+        description="Score predictions against a dataset's labels (`nanoemox-eval --predictions P --dataset D`); "
+        "or other systems' files as published (`nanoemox-eval mer|ov-mer|eri --gt --pred`); or "
+        "`nanoemox-eval report --run heads/<run>`.",
     )
-    if command in ("mer", "ov-mer"):
-        parser.add_argument("--gt", required=True, help="ground truth CSV (mer: name,emo; ov-mer: name,openset)")
-        parser.add_argument("--pred", required=True, help="predictions CSV (name,openset)")
-        parser.add_argument("--wheel-dir", required=True, help="AffectGPT's emotion_wheel folder")
-    elif command == "report":
-        parser.add_argument("--run", required=True, help="heads/<run> (a folder or a URL)")
-        parser.add_argument("--out", help="output folder or URL (default <run>/report)")
-        parser.add_argument(
-            "--published",
-            action="append",
-            default=[],
-            metavar="FILE",
-            help="YAML of more published rows to show under ours (the paper's Tables 2-5 are always shown; layout of "
-            "nanoemox/eval/paper_results.yaml); repeatable",
-        )
-    else:
-        parser.add_argument("--predictions", required=True, help="predictions.jsonl from nanoemox-score")
-        parser.add_argument("--dataset", required=True)
-        parser.add_argument("--root", help="dataset folder (default: datasets.<name> in the config)")
-        parser.add_argument("--split", default="test")
-        parser.add_argument("--layout", help="annotation layout (default: picked from disk)")
-        parser.add_argument("--wheel-dir", help="AffectGPT's emotion_wheel folder (MER hit rate, OV-MER, MSA)")
-        parser.add_argument(
-            "--extractor-url", help="OpenAI-compatible endpoint to extract emotion labels (MER-UniBench)"
-        )
-        parser.add_argument(
-            "--extractor-runs",
-            type=int,
-            help="extract labels N times (the extractor samples): scores are means with their std",
-        )
-        parser.add_argument("--judge-url", help="OpenAI-compatible endpoint of the ERI judge")
-        parser.add_argument("--no-cache", action="store_true", help="ask the LLMs again (no reply cache)")
-        parser.add_argument(
-            "--reparse", action="store_true", help="read every label from the raw outputs (MMLA rules for MIR)"
-        )
-        parser.add_argument(
-            "--erg-turns", choices=("last", "all"), help="ERG emotion: each dialogue's last turn (default) or all"
-        )
-        parser.add_argument("--out", help="results JSON (default: <run>/eval/<dataset>-<split>.json)")
-        add_config_args(parser)
+    parser.add_argument("--predictions", help="predictions.jsonl from nanoemox-score (required without a command)")
+    parser.add_argument("--dataset", help="the dataset the predictions answer (required without a command)")
+    parser.add_argument("--root", help="dataset folder (default: datasets.<name> in the config)")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--layout", help="annotation layout (default: picked from disk)")
+    parser.add_argument("--wheel-dir", help="AffectGPT's emotion_wheel folder (MER hit rate, OV-MER, MSA)")
+    parser.add_argument("--extractor-url", help="OpenAI-compatible endpoint to extract emotion labels (MER-UniBench)")
+    parser.add_argument(
+        "--extractor-runs", type=int, help="extract labels N times (the extractor samples): scores are means with std"
+    )
+    parser.add_argument("--judge-url", help="OpenAI-compatible endpoint of the ERI judge")
+    parser.add_argument(
+        "--task",
+        action="append",
+        choices=TASKS,
+        help="score only this task (repeatable); by default every task that can be scored, the others listed",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="ask the LLMs again (no reply cache)")
+    parser.add_argument(
+        "--reparse", action="store_true", help="read every label from the raw outputs (MMLA rules for MIR)"
+    )
+    parser.add_argument(
+        "--erg-turns", choices=("last", "all"), help="ERG emotion: each dialogue's last turn (default) or all"
+    )
+    parser.add_argument("--out", help="results JSON (default: <run>/eval/<dataset>-<split>.json)")
+    add_config_args(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    commands = parser.add_subparsers(dest="command", metavar="{mer,ov-mer,eri,report}")
+    for name, truth in (("mer", "name(s),emo|emotions"), ("ov-mer", "name(s),openset")):
+        sub = commands.add_parser(name, help=f"score a MER-UniBench CSV of any system ({name})")
+        sub.add_argument("--gt", required=True, help=f"ground truth CSV ({truth})")
+        sub.add_argument(
+            "--pred",
+            required=True,
+            help="predictions CSV: name(s) with labels (openset | pred_label), or free-text reasons only "
+            "(chi_reasons | reasons | reason), whose labels the --extractor-url LLM extracts",
+        )
+        sub.add_argument("--wheel-dir", required=True, help="AffectGPT's emotion_wheel folder")
+        sub.add_argument("--extractor-url", help="OpenAI-compatible endpoint that extracts labels from reasons")
+        add_csv_args(sub)
+    sub = commands.add_parser("eri", help="judge the ERI reasons of any system (EMER)")
+    sub.add_argument("--gt", required=True, help="ground truth CSV: names + reasons (the published gt-eng.csv)")
+    sub.add_argument("--pred", required=True, help="predictions CSV: names + chi_reasons (or name + reason)")
+    sub.add_argument("--judge-url", help="OpenAI-compatible endpoint of the judge (default: eval.judge_url)")
+    add_csv_args(sub)
+    sub = commands.add_parser("report", help="the paper's tables and plots for a run")
+    sub.add_argument("--run", required=True, help="heads/<run> (a folder or a URL)")
+    sub.add_argument("--out", help="output folder or URL (default <run>/report)")
+    sub.add_argument(
+        "--published",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="YAML of more published rows to show under ours (the paper's Tables 2-5 are always shown; layout of "
+        "nanoemox/eval/paper_results.yaml); repeatable",
+    )
+    sub.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
-def default_out(predictions: str, dataset: str, split: str) -> str:
-    """heads/<run>/predictions/x.jsonl -> heads/<run>/eval/<dataset>-<split>.json, else beside the file."""
-    folder = storage.parent(predictions)
-    if storage.name(folder) == "predictions":
-        return storage.join(storage.parent(folder), "eval", f"{dataset}-{split}.json")
-    stem = storage.name(predictions).rsplit(".", 1)[0]
-    return storage.join(folder, f"{stem}.eval.json")
+def add_csv_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true", help="ask the LLM again (replies otherwise cached)")
+    add_config_args(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv.pop(0) if argv and argv[0] in COMMANDS else None
-    args = build_parser(command).parse_args(argv)
-    if command in ("mer", "ov-mer"):
-        from nanoemox.eval.csv_scoring import score_mer_csv, score_ov_mer_csv
-
-        score = score_mer_csv if command == "mer" else score_ov_mer_csv
-        result = score(args.gt, args.pred, args.wheel_dir)
-        if args.json:
-            print(json.dumps(result))
-            return 0
-        print("  ".join(f"{k}={v}" for k, v in result.items() if k not in ("warnings", "protocol")))
-        for warning in result.get("warnings", []):
-            print(f"warning: {warning}", file=sys.stderr)
-        return 0
-    if command == "report":
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command in ("mer", "ov-mer", "eri"):
+        return score_files(args)
+    if args.command == "report":
         from nanoemox.eval.report import write_report
 
         use_storage(load_config())  # storage options of the default config, to reach a --run given as a URL
-        with writing(args.out or storage.join(args.run, "report")):
+        from nanoemox.runs import RunFolder
+
+        with writing(args.out or RunFolder(args.run).report_dir):
             out = write_report(args.run, args.out, args.published)
         print(read_text(storage.join(out, "report.md"), "report"))
         print(f"report written to {out}")
         return 0
-    from dataclasses import replace
+    missing = [flag for flag, value in (("--predictions", args.predictions), ("--dataset", args.dataset)) if not value]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)} (or a command: mer, ov-mer, eri)")
+    return score_predictions(args)
 
-    from nanoemox.eval.benchmark import evaluate
 
-    cfg = config_from_args(args)
+def eval_settings(args: argparse.Namespace, section: EvalConfig) -> EvalConfig:
+    """The config's eval section with the command line's endpoints and choices over it."""
     given = {
-        "extractor_url": args.extractor_url,
-        "extractor_runs": args.extractor_runs,
-        "judge_url": args.judge_url,
-        "erg_turns": args.erg_turns,
+        "extractor_url": getattr(args, "extractor_url", None),
+        "extractor_runs": getattr(args, "extractor_runs", None),
+        "judge_url": getattr(args, "judge_url", None),
+        "erg_turns": getattr(args, "erg_turns", None),
         "cache": False if args.no_cache else None,
     }
-    if args.extractor_runs is not None and args.extractor_runs < 1:
-        raise NanoEmoXError(f"--extractor-runs must be at least 1, got {args.extractor_runs}")
-    settings = replace(cfg.eval, **{key: value for key, value in given.items() if value is not None})
+    if given["extractor_runs"] is not None and given["extractor_runs"] < 1:
+        raise NanoEmoXError(f"--extractor-runs must be at least 1, got {given['extractor_runs']}")
+    return replace(section, **{key: value for key, value in given.items() if value is not None})
+
+
+def score_files(args: argparse.Namespace) -> int:
+    """`mer`, `ov-mer`, `eri`: another system's files, replies cached beside its predictions."""
+    from nanoemox.eval import csv_scoring
+    from nanoemox.eval.llm import ChatClient
+
+    settings = eval_settings(args, config_from_args(args).eval)
+    cache = Path(args.pred).parent / "llm-cache" if settings.cache else None
+    common = {"concurrency": settings.llm_concurrency, "timeout_s": settings.request_timeout_s, "cache_dir": cache}
+    if args.command == "eri":
+        if not settings.judge_url:
+            raise NanoEmoXError("eri needs an LLM judge: pass --judge-url (an OpenAI-compatible endpoint)")
+        judge = ChatClient(
+            settings.judge_url,
+            settings.judge_model,
+            settings.api_key_env,
+            temperature=settings.judge_temperature,
+            name="judge",
+            **common,
+        )
+        result = csv_scoring.score_eri_csv(args.gt, args.pred, judge, settings.judge_prompts)
+    else:
+        extractor = None
+        if settings.extractor_url:
+            extractor = ChatClient(
+                settings.extractor_url,
+                settings.extractor_model,
+                settings.api_key_env,
+                temperature=settings.extractor_temperature,
+                top_p=settings.extractor_top_p,
+                repetition_penalty=settings.extractor_repetition_penalty,
+                max_tokens=settings.extractor_max_tokens,
+                name="extractor",
+                **common,
+            )
+        score = csv_scoring.score_mer_csv if args.command == "mer" else csv_scoring.score_ov_mer_csv
+        result = score(args.gt, args.pred, args.wheel_dir, extractor)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    shown = {k: v for k, v in result.items() if not isinstance(v, list | dict) and k != "protocol"}
+    print("  ".join(f"{k}={v}" for k, v in shown.items()))
+    print(f"  protocol: {result['protocol']}")
+    for key in ("left_out", "llm"):
+        if key in result:
+            print(f"  {key}: " + ", ".join(f"{name} {n}" for name, n in result[key].items()))
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def score_predictions(args: argparse.Namespace) -> int:
+    """The default form: a predictions.jsonl against a dataset's own labels, results beside the run."""
+    from nanoemox.eval.benchmark import result_lines
+    from nanoemox.eval.run import eval_run
+
+    cfg = config_from_args(args)
+    settings = eval_settings(args, cfg.eval)
     root = args.root or cfg.datasets.get(args.dataset)
     if root is None:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    predictions = args.predictions
-    out = args.out or default_out(predictions, args.dataset, args.split)
-    if storage.is_dir(out):
-        raise NanoEmoXError(f"--out {out}: is a folder; give the results file's path")
-    local = not storage.is_url(out)  # the LLM cache is a local folder: kept beside local results only
-    cache = Path(out).parent / "llm-cache" if settings.cache and local else None
-    result = evaluate(
-        predictions, args.dataset, root, args.split, settings, args.wheel_dir, args.layout, cache, args.reparse
-    )
-    with writing(out):
-        storage.put_text(out, json.dumps(result, indent=1))
+    where = (args.predictions, args.dataset, args.split, root)
+    result, out = eval_run(*where, settings, args.out, args.wheel_dir, args.layout, args.reparse, args.task or ())
     if args.json:
         print(json.dumps(result))
-    else:
-        for task, scores in result["tasks"].items():
-            shown = "  ".join(
-                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in scores.items()
-                if not isinstance(v, list | dict) and k != "protocol"
-            )
-            print(f"{args.dataset}/{args.split} {task}: {shown}")
-            if "protocol" in scores:
-                print(f"  protocol: {scores['protocol']}")
-        for warning in result["warnings"]:
-            print(f"warning: {warning}", file=sys.stderr)
-        print(f"results written to {out}")
+        return 0
+    print("\n".join(result_lines(result)))
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"results written to {out}")
     return 0
 
 

@@ -5,7 +5,6 @@ import sys
 
 from nanoemox.cli.common import add_config_args, config_from_args, run
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
 
 FLAG_KEYS = {  # command-line flag -> config key it overrides (so the saved config records it)
     "address": "extract.address",
@@ -58,19 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         raise NanoEmoXError(
             f"no root for '{args.dataset}': pass --root DIR or set datasets.{args.dataset} in the config"
         )
-    from nanoemox.extract.job import ExtractOptions, run_extract, total_line
+    from nanoemox.extract.job import ExtractOptions, extract
 
-    options = ExtractOptions(
-        args.dataset, root, args.out, args.split, args.layout, args.lenient, args.limit, args.overwrite
+    extract(
+        cfg,
+        ExtractOptions(args.dataset, root, args.out, args.split, args.layout, args.lenient, args.limit, args.overwrite),
     )
-    with writing(args.out):
-        summaries = run_extract(cfg, options)
-    for summary in summaries:
-        print(summary.line())
-    print(total_line(summaries))
-    failed = sum(s.failed for s in summaries)
-    if failed:
-        print(f"{failed} clip(s) failed; see failures.jsonl in each split folder", file=sys.stderr)
     return 0
 
 

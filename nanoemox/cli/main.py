@@ -1,9 +1,11 @@
-"""`nanoemox`: the commands that are not a pipeline stage (info, config, setup, datasets, shards, predict, demo)."""
+"""`nanoemox`: the commands that are not one pipeline stage (info, config, setup, datasets, shards, reproduce,
+predict, demo)."""
 
 import argparse
 import json
 import sys
 
+from nanoemox.cli import reproduce
 from nanoemox.cli.common import add_config_args, add_threads_arg, cli_overrides, config_from_args, run
 from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
@@ -66,11 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = demo_actions.add_parser("make-corpus", help="write the demo corpus in four datasets' native formats")
     corpus.add_argument("--out", default="demo-out/corpus")
     corpus.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
-    demo_run = demo_actions.add_parser("run", help="corpus -> extract -> train -> score -> eval -> report")
+    demo_run = demo_actions.add_parser(
+        "run", help="corpus -> extract -> train -> score -> eval -> report, as `nanoemox reproduce` (resumes)"
+    )
     demo_run.add_argument("--out", default="demo-out")
     demo_run.add_argument("--scale", type=float, default=1.0, help="fraction of the default clip counts")
     demo_run.add_argument("--steps-scale", type=float, default=1.0, help="fraction of the default training steps")
+    demo_run.add_argument("--fresh", action="store_true", help="delete --out first (default: resume what is there)")
+    demo_run.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
     add_threads_arg(demo_run)
+
+    reproduce.add_parser(commands)
 
     predict = commands.add_parser("predict", help="answer one task for one clip, in process (no Ray, no shards)")
     predict.add_argument("video", help="a video file")
@@ -103,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return predict_command(args)
     if args.command == "demo":
         return demo_command(args)
+    if args.command == "reproduce":
+        return reproduce.command(args)
     if args.command == "info":
         from nanoemox.info import format_report, parameter_report
 
@@ -163,7 +175,7 @@ def demo_command(args: argparse.Namespace) -> int:
     from nanoemox.demo.run import run_demo
 
     with writing(args.out):
-        run_demo(args.out, args.scale, args.steps_scale, args.threads)
+        run_demo(args.out, args.scale, args.steps_scale, args.fresh, cli_overrides(args))
     return 0
 
 
@@ -171,15 +183,16 @@ def predict_command(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from nanoemox.score.predict import predict_clip, read_context
-    from nanoemox.score.runs import find_checkpoint, run_config
+    from nanoemox.score.run import checkpoint_and_config
 
     if args.labels and args.labels not in DATASETS:
         raise NanoEmoXError(f"--labels {args.labels}: unknown dataset; choose from {', '.join(DATASETS)}")
-    checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, None, cli_overrides(args), args.preset)
+    checkpoint, cfg = checkpoint_and_config(args.run, None, cli_overrides(args), args.preset)
     context = read_context(Path(args.context)) if args.context else None
     labels = args.labels or ("mintrec" if args.task == "mir" else "predict")
-    prediction = predict_clip(cfg, checkpoint, Path(args.video), args.task, args.subtitle, context, labels, args.device)
+    prediction = predict_clip(
+        cfg, checkpoint.folder, Path(args.video), args.task, args.subtitle, context, labels, args.device
+    )
     print(json.dumps(prediction) if args.json else f"{args.task}: {prediction['output']}")
     return 0
 

@@ -3,11 +3,7 @@
 import argparse
 import sys
 
-from nanoemox import storage
-from nanoemox.cli.common import add_threads_arg, cli_overrides, run, use_storage
-from nanoemox.config import load_config
-from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
+from nanoemox.cli.common import add_threads_arg, cli_overrides, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,51 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-
-    from nanoemox.datasets import reader_class
-    from nanoemox.devices import pick_device
-    from nanoemox.score.job import score_in_process, score_on_ray
-    from nanoemox.score.runs import find_checkpoint, run_config
-    from nanoemox.tasks import check_askable
+    from nanoemox.score.run import score_run
 
     overrides = cli_overrides(args) + (["score.do_sample=true"] if args.sample else [])
     overrides += ["score.unibench_question=candidates"] if args.candidates else []
-    use_storage(load_config(args.config, args.preset if args.config else None, overrides))  # for a --run URL
-    checkpoint = find_checkpoint(args.run)
-    cfg = run_config(checkpoint, args.config, overrides, args.preset)
-    use_storage(cfg)
-    split_dir = storage.join(args.features, args.dataset, args.split)
-    check_split(args.features, args.dataset, args.split)
-    tasks = list(dict.fromkeys(args.task or reader_class(args.dataset).tasks))  # each task once
-    unknown = sorted(set(tasks) - set(cfg.score.max_new_tokens))
-    if unknown:
-        raise NanoEmoXError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(cfg.score.max_new_tokens)}")
-    for task in tasks:
-        check_askable(task, args.dataset)
-    run_dir = storage.parent(checkpoint) if storage.name(checkpoint).startswith(("phase", "joint")) else checkpoint
-    out = args.out or storage.join(run_dir, "predictions", f"{args.dataset}-{args.split}.jsonl")
-    if storage.is_dir(out):
-        raise NanoEmoXError(f"--out {out}: is a folder; give the predictions file's path")
-    with writing(out):
-        storage.makedirs(storage.parent(out))
-        if args.address or args.num_gpus:
-            summary = score_on_ray(cfg, checkpoint, split_dir, tasks, out, args.address, args.num_gpus)
-        else:
-            summary = score_in_process(cfg, checkpoint, split_dir, tasks, out, pick_device(args.device))
-    print(f"{summary.line()} -> {out}")
+    score_run(
+        args.run,
+        args.dataset,
+        args.split,
+        args.features,
+        args.task or (),
+        args.out,
+        args.config,
+        overrides,
+        args.address,
+        args.num_gpus,
+        args.device,
+        args.preset,
+    )
     return 0
-
-
-def check_split(features: str, dataset: str, split: str) -> None:
-    """A split that was never extracted is named with the splits that were (MER-Caption+ has no test split)."""
-    from nanoemox.shards.index import INDEX_FILE
-
-    if storage.is_file(storage.join(features, dataset, split, INDEX_FILE)):
-        return
-    folder = storage.join(features, dataset)
-    have = [name for name in storage.list_names(folder) if storage.is_file(storage.join(folder, name, INDEX_FILE))]
-    found = f"the splits there are: {', '.join(have)}; pass one with --split" if have else "no split of it is there"
-    raise NanoEmoXError(f"{storage.join(folder, split)}: no shards of {dataset}'s split '{split}' ({found})")
 
 
 def entry() -> None:

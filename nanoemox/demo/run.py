@@ -1,7 +1,8 @@
-"""`nanoemox demo run`: the real pipeline end to end on the generated corpus, tiny preset, CPU, in one process.
+"""`nanoemox demo run`: the demo recipe through `nanoemox reproduce`, on a generated corpus (tiny preset, CPU).
 
-corpus -> extract (Ray Data) -> train P2E phases 1, 2, 3 -> score the held-out test splits -> eval -> report,
-ending with each task's held-out score beside its chance level.
+corpus -> check -> extract (Ray Data) -> train P2E phases 1, 2, 3 -> score the held-out test splits -> eval ->
+report, ending with each task's held-out score beside its chance level. Re-running it on the same folder resumes;
+`fresh` starts over.
 """
 
 from __future__ import annotations
@@ -9,107 +10,75 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
-from nanoemox.config import PipelineConfig, load_config, save_config
-from nanoemox.datasets import open_dataset
+from nanoemox.config import load_config
 from nanoemox.demo.corpus import make_corpus
-from nanoemox.eval.benchmark import evaluate
-from nanoemox.eval.erg import last_turns
-from nanoemox.eval.report import write_report
-from nanoemox.extract.job import ExtractOptions, run_extract, total_line
-from nanoemox.score.job import score_in_process
-from nanoemox.train.loop import Distributed, check_stage_inputs, train_stage
-from nanoemox.train.stages import plan_stages
+from nanoemox.errors import NanoEmoXError
+from nanoemox.eval.chance import chance_level
+from nanoemox.fileio.files import read_json
+from nanoemox.reproduce.execute import Where
+from nanoemox.reproduce.plan import open_experiment
+from nanoemox.reproduce.recipe import load_recipe
+from nanoemox.reproduce.runner import outcomes_table, run_experiment, selector
 
-MIX = {  # the paper's phase-3 weights; each demo dataset feeds the tasks it has
-    "1-speech": "{mer: [meld]}",
-    "1-visual": "{mer: [meld]}",
-    "2": "{mir: [mintrec]}",
-    "3": "{mer: [meld, avamerg], ov-mer: [mer-caption+], mir: [mintrec], eri: [mer-caption+], erg: [avamerg]}",
-}
-STEPS = {"1-speech": 60, "1-visual": 60, "2": 150, "3": 1500}
-HELD_OUT = [  # (dataset, task, metric): the classification tasks the demo reports
-    ("meld", "mer", "accuracy"),
-    ("mintrec", "mir", "acc"),
-    ("avamerg", "erg", "emotion_acc"),
-]
+HELD_OUT_METRIC = {"mer": "accuracy", "mir": "acc", "erg": "emotion_acc"}  # the demo's classification scores
 
 
-def demo_config(roots: dict[str, Path], steps_scale: float, threads: int | None = None) -> PipelineConfig:
-    overrides = [f"train.phases.{phase}.datasets={mix}" for phase, mix in MIX.items()]
-    overrides += [f"train.phases.{phase}.steps={max(2, round(n * steps_scale))}" for phase, n in STEPS.items()]
-    overrides += [f"datasets.{name}={root}" for name, root in roots.items()]
-    overrides += ["train.log_every=20", "train.save_every=1000", "train.eval_every=1000"]
-    overrides += ["score.unibench_question=candidates"]  # the demo trains and reports MELD's candidate-list MER
-    overrides += [f"runtime.threads={threads}"] if threads is not None else []
-    return load_config(preset="tiny", overrides=overrides)
+def corpus(out: Path, scale: float) -> dict[str, Path]:
+    """The generated corpus in `out`, written once per scale (the same seed gives the same bytes)."""
+    made = out / "corpus.json"
+    if made.is_file() and read_json(made, "demo corpus record").get("scale") == scale:
+        return {name: Path(root) for name, root in read_json(made, "demo corpus record")["roots"].items()}
+    shutil.rmtree(out, ignore_errors=True)
+    roots = make_corpus(out, scale)
+    made.write_text(json.dumps({"scale": scale, "roots": {name: str(root) for name, root in roots.items()}}))
+    return roots
 
 
-def chance(dataset: str, root: Path, task: str) -> float:
-    """The majority class's share of the held-out split (ERG: its last turns): what always guessing it scores."""
-    records = list(open_dataset(dataset, root).read("test"))
-    if task == "erg":  # E3RG scores each dialogue's last turn
-        scored = last_turns(r.id for r in records)
-        records = [r for r in records if r.id in scored]
-    labels = [r.labels for r in records]
-    values = [lab.intent if task == "mir" else lab.emotion for lab in labels]
-    return max(Counter(values).values()) / len(values)
+def demo_overrides(roots: dict[str, Path], steps_scale: float) -> list[str]:
+    """The corpus as the config's dataset roots, and the demo recipe's phase lengths times `steps_scale`."""
+    overrides = [f"datasets.{name}={root}" for name, root in roots.items()]
+    if steps_scale != 1.0:
+        recipe = load_recipe("demo")
+        phases = load_config(preset=recipe.preset, overrides=recipe.overrides).train.phases
+        overrides += [f"train.phases.{k}.steps={max(2, round(p.steps * steps_scale))}" for k, p in phases.items()]
+    return overrides
 
 
-def banner(step: int, text: str) -> None:
-    print(f"\n== {step}/6 {text}", flush=True)
-
-
-def run_demo(out: str | Path, scale: float = 1.0, steps_scale: float = 1.0, threads: int | None = None) -> dict:
+def run_demo(
+    out: str | Path, scale: float = 1.0, steps_scale: float = 1.0, fresh: bool = False, overrides: Sequence[str] = ()
+) -> dict:
     out = Path(out)
     started = time.perf_counter()
-    shutil.rmtree(out, ignore_errors=True)
-    banner(1, "make the corpus (mp4 clips with audio, MELD / MIntRec / AvaMERG / MER-Caption+ formats)")
-    roots = make_corpus(out / "corpus", scale)
-    cfg = demo_config(roots, steps_scale, threads)
-    shards, run = out / "shards", out / "heads" / "p2e"
-    save_config(cfg, out)
+    if fresh:
+        shutil.rmtree(out, ignore_errors=True)
+    print("== the corpus: mp4 clips with audio in MELD / MIntRec / AvaMERG / MER-Caption+ formats", flush=True)
+    roots = corpus(out / "corpus", scale)
+    experiment = open_experiment(out, "demo", overrides=[*demo_overrides(roots, steps_scale), *overrides])
+    outcomes = run_experiment(experiment, selector([], []), Where(device="cpu"))
+    print("\n" + outcomes_table(outcomes))
+    unfinished = [o for o in outcomes if o.result not in ("ran", "done already")]
+    if unfinished:
+        raise NanoEmoXError(f"demo: {unfinished[0].step.id} {unfinished[0].result}: {unfinished[0].detail}")
 
-    banner(2, "nanoemox-extract: decode once, faces, frozen encoders once -> shards")
-    summaries = run_extract(cfg, *(ExtractOptions(name, str(root), str(shards)) for name, root in roots.items()))
-    print("\n".join(s.line() for s in summaries) + "\n" + total_line(summaries), flush=True)
-
-    banner(3, "nanoemox-train: P2E phases 1 (speech, visual), 2 (intent), 3 (all tasks + LoRA)")
-    stages = plan_stages(cfg, "p2e")
-    for stage in stages:
-        check_stage_inputs(cfg, stage, shards, run, {s.name for s in stages})
-    for stage in stages:
-        print(train_stage(cfg, stage, shards, run, False, Distributed()).line(), flush=True)
-
-    banner(4, "nanoemox-score: generate answers for the held-out test splits")
-    for dataset, task, _ in HELD_OUT:
-        predictions = run / "predictions" / f"{dataset}-test.jsonl"
-        predictions.parent.mkdir(parents=True, exist_ok=True)
-        print(score_in_process(cfg, run / "phase3", shards / dataset / "test", [task], predictions, "cpu").line())
-
-    banner(5, "nanoemox-eval: metrics against the datasets' own labels")
     summary: dict = {"tasks": {}}
-    for dataset, task, metric in HELD_OUT:
-        result = evaluate(run / "predictions" / f"{dataset}-test.jsonl", dataset, str(roots[dataset]), "test", cfg.eval)
-        (run / "eval").mkdir(exist_ok=True)
-        (run / "eval" / f"{dataset}-test.json").write_text(json.dumps(result, indent=1))
-        score = result["tasks"][task][metric]
-        summary["tasks"][task] = {
-            "dataset": dataset,
-            "metric": metric,
-            "score": score,
-            "chance": chance(dataset, roots[dataset], task),
-        }
-
-    banner(6, "nanoemox-eval report")
-    chances = {(entry["dataset"], task): entry["chance"] for task, entry in summary["tasks"].items()}
-    report = Path(write_report(run, out / "report", chance=chances))
+    for bench in experiment.recipe.benchmarks:
+        result = read_json(experiment.run.eval_result(bench.dataset, bench.split), "eval result")
+        for task in bench.tasks:
+            summary["tasks"][task] = {
+                "dataset": bench.dataset,
+                "metric": HELD_OUT_METRIC[task],
+                "score": result["tasks"][task][HELD_OUT_METRIC[task]],
+                "chance": chance_level(bench.dataset, str(roots[bench.dataset]), bench.split, task),
+            }
     summary["seconds"] = round(time.perf_counter() - started, 1)
+    report = Path(experiment.report)
     (report / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\n{'task':<6} {'dataset':<10} {'metric':<12} {'held-out':>9} {'chance':>7}")
     for task, entry in summary["tasks"].items():
         print(f"{task:<6} {entry['dataset']:<10} {entry['metric']:<12} {entry['score']:>9.3f} {entry['chance']:>7.3f}")
     print(f"\ndemo finished in {summary['seconds']:.0f} s; report in {report}")
+    print(f"its steps: nanoemox reproduce status --out {out}")
     return summary

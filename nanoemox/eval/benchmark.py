@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,19 @@ from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
 from nanoemox.eval.erg import erg_scores
 from nanoemox.eval.errors import EvalError
-from nanoemox.eval.judge import PROMPT_VERSIONS, judge_eri
+from nanoemox.eval.judge import judge_eri, judge_protocol
 from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emotions_llm
 from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
 from nanoemox.eval.parse import parse_emotions, parse_intent
+from nanoemox.eval.pool import CallStats
+from nanoemox.eval.published_rules import published_scores
 from nanoemox.eval.wheel import EmotionWheels
 from nanoemox.files import read_text
 from nanoemox.tasks import candidates
 
 EMOTION_TASKS = ("mer", "ov-mer", "msa")  # answers are lists of emotion words
+CALLS = ("calls", "cached", "failed")
 
 
 @dataclass
@@ -100,42 +104,55 @@ class Scorer:
         wheel_dir = wheel_dir or cfg.wheel_dir
         self.wheels = EmotionWheels.load(wheel_dir) if wheel_dir else None
         self.cfg, self.reparse = cfg, reparse
+        llm = {"concurrency": cfg.llm_concurrency, "timeout_s": cfg.request_timeout_s, "cache_dir": cache_dir}
         self.extractor = (
             ChatClient(
                 cfg.extractor_url,
                 cfg.extractor_model,
                 cfg.api_key_env,
-                cache_dir,
                 temperature=cfg.extractor_temperature,
                 top_p=cfg.extractor_top_p,
                 repetition_penalty=cfg.extractor_repetition_penalty,
                 max_tokens=cfg.extractor_max_tokens,
+                name="extractor",
+                **llm,
             )
             if cfg.extractor_url
             else None
         )
         self.judge = (
-            ChatClient(cfg.judge_url, cfg.judge_model, cfg.api_key_env, cache_dir, temperature=cfg.judge_temperature)
+            ChatClient(
+                cfg.judge_url, cfg.judge_model, cfg.api_key_env, temperature=cfg.judge_temperature, name="judge", **llm
+            )
             if cfg.judge_url
             else None
         )
 
-    def emotions(self, row: dict | None, draw: int | None) -> list[str]:
-        """The predicted emotion words: the LLM extractor's `draw`-th reading, or our parser's (draw None)."""
-        if row is None:
-            return []
+    def emotions(self, rows: dict[str, dict], ids: list[str], draw: int | None) -> dict[str, list[str]]:
+        """Each id's predicted emotion words: the LLM extractor's `draw`-th reading, or our parser's (draw None)."""
+        found = [i for i in ids if i in rows]
         if draw is not None and self.extractor is not None:
-            return extract_emotions_llm(self.extractor, row.get("output", ""), draw)
+            extracted = extract_emotions_llm(self.extractor, [rows[i].get("output", "") for i in found], draw)
+            words = dict(zip(found, extracted, strict=True))
+        else:
+            words = {i: self.parsed_emotions(rows[i]) for i in found}
+        return {i: words.get(i, []) for i in ids}
+
+    def parsed_emotions(self, row: dict) -> list[str]:
         if isinstance(row.get("answer"), list) and not self.reparse:
             return row["answer"]
         return parse_emotions(row.get("output", ""))
 
-    def need_wheels(self, task: str) -> EmotionWheels:
-        if self.wheels is None:
-            raise EvalError(
-                f"task {task} is scored on the emotion wheels: pass --wheel-dir (AffectGPT's emotion_wheel)"
-            )
-        return self.wheels
+    def unscorable(self, task: str, rows: dict[str, dict]) -> str:
+        """Why `task` cannot be scored with what was given ('' when it can)."""
+        wheels = "it is scored on the emotion wheels: pass --wheel-dir (AffectGPT's emotion_wheel)"
+        if task == "ov-mer" and self.wheels is None:
+            return wheels
+        if task == "msa" and self.wheels is None and not self.emotion_protocol(rows)[1]:
+            return wheels + " or, for open answers, --extractor-url"
+        if task == "eri" and self.judge is None:
+            return "it needs an LLM judge: pass --judge-url or set eval.judge_url (an OpenAI-compatible endpoint)"
+        return ""
 
     def emotion_protocol(self, rows: dict[str, dict]) -> tuple[dict[str, Any], bool]:
         """How MER / OV-MER / MSA answers become labels (recorded in the result), and whether the LLM does it."""
@@ -160,7 +177,7 @@ class Scorer:
     def emotion_scores(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], draw: int | None) -> dict:
         if task == "mer":
             gt = {i: lab.emotion for i, lab in labels.items() if lab.emotion}
-            pred = {i: self.emotions(rows.get(i), draw) for i in gt}
+            pred = self.emotions(rows, list(gt), draw)
             exact = sum(bool(pred[i]) and pred[i][0] == gt[i] for i in gt) / len(gt)
             result = {"accuracy": exact, "n": len(gt)}
             if self.wheels is not None:
@@ -168,13 +185,13 @@ class Scorer:
             return result
         if task == "ov-mer":
             gt_sets = {i: lab.ov_emotions for i, lab in labels.items() if lab.ov_emotions is not None}
-            return self.need_wheels(task).ov_scores(gt_sets, {i: self.emotions(rows.get(i), draw) for i in gt_sets})
+            return self.wheels.ov_scores(gt_sets, self.emotions(rows, list(gt_sets), draw))
         gt_values = {i: lab.sentiment for i, lab in labels.items() if lab.sentiment is not None}
+        pred = self.emotions(rows, list(gt_values), draw)
         if draw is not None and self.extractor is not None:
-            polarity = {i: sentiment_llm(self.extractor, self.emotions(rows.get(i), draw), draw) for i in gt_values}
+            polarity = dict(zip(pred, sentiment_llm(self.extractor, list(pred.values()), draw), strict=True))
         else:
-            wheels = self.need_wheels(task)
-            polarity = {i: wheel_polarity(wheels, self.emotions(rows.get(i), draw)) for i in gt_values}
+            polarity = {i: wheel_polarity(self.wheels, words) for i, words in pred.items()}
         return msa_scores(gt_values, polarity)
 
     def intents(self, rows: dict[str, dict], ids: list[str], dataset: str) -> tuple[dict[str, str], int]:
@@ -192,6 +209,17 @@ class Scorer:
         return pred, reparsed
 
     def score(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], dataset: str) -> dict[str, Any]:
+        """The task's scores, with what its LLM requests cost (`llm`: calls, cached, failed) when it made any."""
+        clients = [client for client in (self.extractor, self.judge) if client is not None]
+        for client in clients:
+            client.stats = CallStats()
+        scores = self.task_scores(task, labels, rows, dataset)
+        spent = {key: sum(client.stats.as_dict()[key] for client in clients) for key in CALLS}
+        return scores | ({"llm": spent} if any(spent.values()) else {})
+
+    def task_scores(self, task: str, labels: dict[str, Labels], rows: dict[str, dict], dataset: str) -> dict:
+        if task in ("mir", "erg") and self.cfg.protocol == "published-code":
+            return published_scores(task, labels, rows)
         if task in EMOTION_TASKS:
             return self.emotion_task(task, labels, rows)
         if task == "mir":
@@ -208,14 +236,9 @@ class Scorer:
             turns = "each dialogue's last turn" if self.cfg.erg_turns == "last" else "every turn"
             return scores | {"protocol": f"E3RG: emotion of {turns}, Dist-n per response over every turn"}
         if task == "eri":
-            if self.judge is None:
-                raise EvalError("task eri needs an LLM judge: set eval.judge_url (an OpenAI-compatible endpoint)")
             items = [(i, lab.reason, (rows.get(i) or {}).get("output", "")) for i, lab in labels.items() if lab.reason]
-            result = judge_eri(self.judge, items, self.cfg.judge_prompts)
-            version = PROMPT_VERSIONS[self.cfg.judge_prompts]
-            judge = self.judge.settings() | {"prompts": self.cfg.judge_prompts, "prompt_version": version}
-            described = f"judge {self.judge.model}, temperature {self.judge.temperature}, prompts {version}"
-            return result | {"protocol": f"AffectGPT EMER: {described}", "judge": judge}
+            prompts = self.cfg.judge_prompts
+            return judge_eri(self.judge, items, prompts) | judge_protocol(self.judge, prompts)
         raise EvalError(f"unknown task '{task}'")
 
 
@@ -234,40 +257,77 @@ def evaluate(
     layout: str | None = None,
     cache_dir: Path | None = None,
     reparse: bool = False,
+    only: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Metrics per task for one dataset split, with counted warnings about the predictions file.
 
-    LLM replies are cached in `cache_dir` (None: not cached); `reparse` reads every label from the raw output.
+    Every task that can be scored is; the others are listed under `skipped` with the reason (an error when
+    nothing can be scored). `only` limits scoring to those tasks. LLM replies are cached in `cache_dir` (None: not
+    cached); `reparse` reads every label from the raw output.
     """
     found = read_predictions(predictions)
+    absent = [task for task in only if task not in found.rows]
+    if absent:
+        has = ", ".join(sorted(found.rows)) or "none"
+        raise EvalError(f"--task {', '.join(absent)}: {predictions} has no such predictions (it has: {has})")
     reader = open_dataset(dataset, root, layout, lenient=True)
     labels = {record.id: record.labels for record in reader.read(split)}
     if not labels:
         raise EvalError(f"{dataset}/{split}: no records under {root} (check --split, --root and --layout)")
     scorer = Scorer(cfg, wheel_dir, cache_dir, reparse)
     tasks: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
     warnings = list(found.warnings) + [f"{dataset} annotation: {message}" for message in reader.skipped]
     for task, rows in sorted(found.rows.items()):
+        if only and task not in only:
+            skipped[task] = "not selected (--task)"
+            continue
         if not any(task in lab.tasks() for lab in labels.values()):
-            raise EvalError(
-                f"{dataset}/{split} has no {task} labels to score {predictions} against "
-                f"({dataset} is scored on {', '.join(reader.tasks)})"
-            )
-        unknown = sorted(set(rows) - set(labels))
-        if unknown:
-            warnings.append(
-                f"{task}: {len(unknown)} predicted id(s) are not in {dataset}/{split}: {', '.join(unknown[:3])}"
-            )
-        missing = [i for i in labels if i not in rows]
-        if missing:
-            warnings.append(f"{task}: {len(missing)} id(s) have no prediction and are scored as wrong")
-        empty = sum(1 for row in rows.values() if not str(row.get("output", "")).strip())
-        if empty:
-            warnings.append(f"{task}: {empty} empty output(s)")
+            skipped[task] = f"{dataset}/{split} has no {task} labels ({dataset} is scored on {', '.join(reader.tasks)})"
+            continue
+        if reason := scorer.unscorable(task, rows):
+            skipped[task] = reason
+            continue
+        warnings += row_warnings(task, rows, labels, f"{dataset}/{split}")
         truncated = count_truncated(rows)
-        if truncated:
-            warnings.append(f"{task}: {truncated} output(s) were cut at max_new_tokens")
         tasks[task] = scorer.score(task, labels, rows, dataset) | {"n_truncated": truncated}
     if not tasks:
-        raise EvalError(f"{predictions}: no predictions to score")
-    return {"dataset": dataset, "split": split, "tasks": tasks, "warnings": warnings}
+        reasons = "; ".join(f"{task}: {reason}" for task, reason in skipped.items())
+        raise EvalError(f"{predictions}: nothing to score{' (' + reasons + ')' if reasons else ''}")
+    return {"dataset": dataset, "split": split, "tasks": tasks, "skipped": skipped, "warnings": warnings}
+
+
+def row_warnings(task: str, rows: dict[str, dict], labels: dict[str, Labels], where: str) -> list[str]:
+    """What is wrong with one task's predictions: ids unknown or missing, empty or cut outputs."""
+    warnings = []
+    unknown = sorted(set(rows) - set(labels))
+    if unknown:
+        warnings.append(f"{task}: {len(unknown)} predicted id(s) are not in {where}: {', '.join(unknown[:3])}")
+    missing = [i for i in labels if i not in rows]
+    if missing:
+        warnings.append(f"{task}: {len(missing)} id(s) have no prediction and are scored as wrong")
+    empty = sum(1 for row in rows.values() if not str(row.get("output", "")).strip())
+    if empty:
+        warnings.append(f"{task}: {empty} empty output(s)")
+    truncated = count_truncated(rows)
+    if truncated:
+        warnings.append(f"{task}: {truncated} output(s) were cut at max_new_tokens")
+    return warnings
+
+
+def result_lines(result: dict[str, Any]) -> list[str]:
+    """An eval result as the lines a person reads: each task's numbers and protocol, then each skipped task."""
+    lines = []
+    for task, scores in result["tasks"].items():
+        shown = "  ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in scores.items()
+            if not isinstance(v, list | dict) and k != "protocol"
+        )
+        lines.append(f"{result['dataset']}/{result['split']} {task}: {shown}")
+        if "protocol" in scores:
+            lines.append(f"  protocol: {scores['protocol']}")
+        if "llm" in scores:
+            lines.append("  llm requests: " + ", ".join(f"{n} {k}" for k, n in scores["llm"].items()))
+    lines += [f"skipped {task}: {reason}" for task, reason in result.get("skipped", {}).items()]
+    return lines

@@ -116,10 +116,14 @@ def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]], prompts
     repeated = sorted(sample for sample, count in Counter(ids).items() if count > 1)
     if repeated:
         raise EvalError(f"ERI item id(s) given more than once: {', '.join(repeated[:5])}")
+    # the clue scores and both emotion summaries first, then the label scores that compare the summaries
+    n = len(items)
+    first = [clue(reference, predicted) for _, reference, predicted in items]
+    first += [emotions(reference) for _, reference, _ in items] + [emotions(predicted) for _, _, predicted in items]
+    replies = client.ask_all(first)
+    label_replies = client.ask_all([label(a, b) for a, b in zip(replies[n : 2 * n], replies[2 * n :], strict=True)])
     per_item, failed = [], []
-    for sample, reference, predicted in items:
-        clue_reply = client.ask(clue(reference, predicted))
-        label_reply = client.ask(label(client.ask(emotions(reference)), client.ask(emotions(predicted))))
+    for sample, clue_reply, label_reply in zip(ids, replies[:n], label_replies, strict=True):
         scores = {"clue_overlap": parse_score(clue_reply), "label_overlap": parse_score(label_reply)}
         for metric, reply in (("clue_overlap", clue_reply), ("label_overlap", label_reply)):
             if scores[metric] is None:
@@ -133,3 +137,11 @@ def judge_eri(client: ChatClient, items: Sequence[tuple[str, str, str]], prompts
     pair = (result["clue_overlap"], result["label_overlap"])
     result["mean"] = None if None in pair else sum(pair) / 2
     return {**result, "failed": failed, "items": per_item}
+
+
+def judge_protocol(judge: ChatClient, prompts: str) -> dict:
+    """How ERI scores were judged (judge settings, prompt set and version), recorded beside them."""
+    version = PROMPT_VERSIONS[prompts]
+    described = f"judge {judge.model}, temperature {judge.temperature}, prompts {version}"
+    settings = judge.settings() | {"prompts": prompts, "prompt_version": version}
+    return {"protocol": f"AffectGPT EMER: {described}", "judge": settings}

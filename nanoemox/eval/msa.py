@@ -50,16 +50,20 @@ def wheel_polarity(wheels: EmotionWheels, emotions: Sequence[str]) -> int:
     return _sign(sum(word_polarity(wheels, word) for word in emotions))
 
 
-def sentiment_llm(client: ChatClient, emotions: Sequence[str], draw: int = 0) -> int:
-    """+1, -1 or 0 for one sample's predicted emotions, decided by an LLM as AffectGPT does (other replies: 0)."""
-    prompt = (  # the published evaluation's openset_to_sentiment_qwen, its indentation runs as single spaces
+def sentiment_prompt(emotions: Sequence[str]) -> str:
+    """The published evaluation's openset_to_sentiment_qwen, its indentation runs as single spaces."""
+    return (
         "Please act as an expert in the field of emotions. We provide a few words to describe the emotions of a "
         "character. Please choose the most likely sentiment from the given candidates: [positive, negative, "
         "neutral] Please direct output answer without analyzing process. Input: [joyful]; Output: positive "
         f"Input: []; Output: neutral Input: [{', '.join(emotions)}]; Output: "
     )
-    reply = client.ask(prompt, draw).strip().strip(".").lower()
-    return SENTIMENT_VALUES.get(reply, 0)
+
+
+def sentiment_llm(client: ChatClient, emotion_lists: Sequence[Sequence[str]], draw: int = 0) -> list[int]:
+    """+1, -1 or 0 for each sample's predicted emotions, decided by an LLM as AffectGPT does (other replies: 0)."""
+    replies = client.ask_all([sentiment_prompt(emotions) for emotions in emotion_lists], draw)
+    return [SENTIMENT_VALUES.get(reply.strip().strip(".").lower(), 0) for reply in replies]
 
 
 def msa_scores(gt: Mapping[str, float], pred: Mapping[str, float]) -> dict:

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 
 from nanoemox.model.prompts import ANSWER_END
 
-EMOTION_LEADS = re.compile(r"(?:the character's emotional state is|the most likely label is)\s*:?", re.IGNORECASE)
+EMOTION_LEADS = re.compile(
+    r"(?:the character's emotional state is|the most likely label is|the emotion of the speaker is)\s*:?", re.IGNORECASE
+)
 EMO_TAG = re.compile(r"<emo>(.*?)</emo>", re.IGNORECASE | re.DOTALL)  # AvaMERG's training target
 SPEAKER_EMOTION = re.compile(  # the sentence, with or without "Secondly, ", up to the end of the sentence
     r"the emotion of the speaker is\s*:?\s*(.*?)\s*(?:\n|\.\s|\.$|thirdly\b|$)", re.IGNORECASE | re.DOTALL

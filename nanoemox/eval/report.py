@@ -12,9 +12,10 @@ from typing import Any
 from nanoemox import storage
 from nanoemox.eval.errors import EvalError
 from nanoemox.files import jsonl_objects, read_json, read_yaml
+from nanoemox.runs import RunFolder
 
 TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering
-    ("Table 2. MER-UniBench: emotion recognition (MER), hit rate", "mer", ("hitrate", "accuracy")),
+    ("Table 2. MER-UniBench: emotion recognition (MER)", "mer", ("hitrate", "accuracy")),
     ("Table 2. MER-UniBench: sentiment analysis (MSA), positive vs non-positive", "msa", ("waf", "acc")),
     ("Table 2. MER-UniBench: open-vocabulary emotion recognition (OV-MER)", "ov-mer", ("f", "precision", "recall")),
     ("Table 3. Emotion reasoning (ERI) on EMER, LLM judge 1-10", "eri", ("mean", "clue_overlap", "label_overlap")),
@@ -23,13 +24,14 @@ TABLES = [  # (title, task, metrics shown x100, the first the main one): the pap
 ]
 BUNDLED = Path(__file__).parent / "paper_results.yaml"  # the paper's published rows (Tables 2-5)
 SCALED = {"mean", "clue_overlap", "label_overlap"}  # already on the judge's 1-10 scale
+OURS = "ours"  # the system column of our rows in report.csv (published rows: their label, no split)
 
 
-def collect(run: str | Path) -> list[dict[str, Any]]:
+def collect(run: str | Path, allow_empty: bool = False) -> list[dict[str, Any]]:
     """Every eval result saved for the run (heads/<run>/eval/*.json)."""
-    folder = storage.join(run, "eval")
+    folder = RunFolder(str(run)).eval_dir
     files = [storage.join(folder, name) for name in storage.list_names(folder) if name.endswith(".json")]
-    if not files:
+    if not files and not allow_empty:
         raise EvalError(f"{run}/eval has no results; run nanoemox-eval --predictions ... for this run first")
     results = []
     for path in files:
@@ -95,16 +97,23 @@ def published_cell(metric: str, printed: Any, ours: Any) -> str:
     return cell
 
 
-def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) -> tuple[str, list[list[str]]]:
+def tables(
+    results: list[dict[str, Any]],
+    published: dict[str, dict[str, Any]],
+    missing: dict[tuple[str, str], str] | None = None,
+) -> tuple[str, list[list[str]]]:
     """Markdown of all tables, and the same rows for the CSV; published rows (as printed) under ours.
 
     Each of our rows names the protocol its numbers follow; each published row shows, in brackets, ours minus it.
+    A benchmark in `missing` ((dataset, task) -> why) gets a row that says why it has no numbers.
     """
-    lines, rows = [], [["table", "dataset", "split", "metric", "value"]]
+    lines, rows = [], [["table", "dataset", "split", "system", "metric", "value"]]
     cited: dict[str, str] = {}
+    missing = missing or {}
     for title, task, metrics in TABLES:
         found = [r for r in results if task in r["tasks"]]
-        if not found:
+        absent = {dataset: reason for (dataset, t), reason in missing.items() if t == task}
+        if not found and not absent:
             continue
         lines += [f"## {title}", "", "| dataset | " + " | ".join(metrics) + " | protocol |"]
         lines.append("|---" * (len(metrics) + 2) + "|")
@@ -112,7 +121,10 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
             scores = result["tasks"][task]
             cells = " | ".join(shown(m, scores.get(m)) for m in metrics)
             lines.append(f"| {result['dataset']} ({result['split']}) | {cells} | {scores.get('protocol', '-')} |")
-            rows += [[title, result["dataset"], result["split"], m, scores.get(m)] for m in metrics]
+            rows += [[title, result["dataset"], result["split"], OURS, m, scores.get(m)] for m in metrics]
+        for dataset, reason in absent.items():
+            lines.append(f"| {dataset} | " + " | ".join("n/a" for _ in metrics) + f" | not produced: {reason} |")
+            rows += [[title, dataset, "", OURS, m, f"not produced: {reason}"] for m in metrics]
         for dataset in dict.fromkeys(r["dataset"] for r in found):
             ours = next(r for r in found if r["dataset"] == dataset)["tasks"][task]
             for label, system in published.items():
@@ -122,17 +134,17 @@ def tables(results: list[dict[str, Any]], published: dict[str, dict[str, Any]]) 
                     values = [published_value(printed, m) for m in metrics]
                     cells = " | ".join(published_cell(m, v, ours.get(m)) for m, v in zip(metrics, values, strict=True))
                     lines.append(f"| {dataset}, {label} | {cells} | as published |")
-                    rows += [[title, dataset, label, m, v] for m, v in zip(metrics, values, strict=True)]
+                    rows += [[title, dataset, "", label, m, v] for m, v in zip(metrics, values, strict=True)]
         lines.append("")
     notes = [f"{label}: {source}" for label, source in cited.items()]
     if cited:
         notes.append("Published rows show, in brackets, our value minus the published one.")
-    else:
+    elif published:
         notes.append(
             "No published rows for these datasets; add rows with `--published FILE` in the layout of "
             "nanoemox/eval/paper_results.yaml."
         )
-    return "\n\n".join(notes) + "\n\n" + "\n".join(lines), rows
+    return "\n\n".join([*notes, "\n".join(lines)]), rows
 
 
 def same_length_lists(values: Any) -> bool:
@@ -144,13 +156,11 @@ def same_length_lists(values: Any) -> bool:
 
 def latest_gates(run: str | Path) -> dict[str, list[float]]:
     """Fusion gate weights per task from the last logged step of the last stage that logged them."""
-    for stage in ("phase3", "joint", "phase2"):
-        path = storage.join(run, "logs", stage, "metrics.jsonl")
-        if storage.is_file(path):
-            for entry in reversed(jsonl_objects(path)):
-                gates = entry.get("gates")
-                if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
-                    return gates
+    for path in RunFolder(str(run)).stage_logs():  # most advanced first; phase-1 stages log no gates
+        for entry in reversed(jsonl_objects(path)):
+            gates = entry.get("gates")
+            if isinstance(gates, dict) and gates and same_length_lists(gates.values()):
+                return gates
     return {}
 
 
@@ -255,24 +265,32 @@ def write_report(
     out: str | Path | None = None,
     published: Sequence[str | Path] = (),
     chance: dict[tuple[str, str], float] | None = None,
+    missing: dict[tuple[str, str], str] | None = None,
+    compare: bool = True,
+    note: str | None = None,
 ) -> str:
     """Tables, CSV, JSON and plots for a run (folders or URLs); rows from the bundled paper file and each
-    `published` file. Returns the report folder.
+    `published` file (none when not `compare`: scores on a generated corpus mean nothing beside the paper's).
+    Returns the report folder. `missing`: why each (dataset, task) without a result has none; `note`: a line on
+    where the data come from.
 
     `chance`, by (dataset, task), puts the chance level beside our bars instead of the published value (the demo).
     """
-    out = str(out or storage.join(run, "report"))
-    results = collect(run)
+    out = str(out or RunFolder(str(run)).report_dir)
+    results = collect(run, allow_empty=bool(missing))
     systems: dict[str, dict[str, Any]] = {}
-    for path in (BUNDLED, *published):
+    for path in (BUNDLED, *published) if compare else ():
         systems.update(load_published(path))
     storage.makedirs(out)
-    markdown, rows = tables(results, systems)
-    storage.put_text(storage.join(out, "report.md"), f"# Nano-EmoX results: {storage.name(run)}\n\n{markdown}")
+    markdown, rows = tables(results, systems, missing)
+    heading = f"# Nano-EmoX results: {storage.name(run)}\n\n" + (f"{note}\n\n" if note else "")
+    storage.put_text(storage.join(out, "report.md"), heading + markdown)
     table = io.StringIO(newline="")
     csv.writer(table).writerows(rows)
     storage.put_text(storage.join(out, "report.csv"), table.getvalue())
     gates = latest_gates(run)
-    storage.put_text(storage.join(out, "report.json"), json.dumps({"results": results, "gates": gates}, indent=1))
+    missed = [{"dataset": d, "task": t, "why": why} for (d, t), why in (missing or {}).items()]
+    summary = {"results": results, "gates": gates, "missing": missed}
+    storage.put_text(storage.join(out, "report.json"), json.dumps(summary, indent=1))
     plot(results, gates, out, systems, chance)
     return out

@@ -18,7 +18,7 @@ from nanoemox.extract.faces import FaceCropper, face_cropper
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.extract.sampling import CROP_SIZE
 from nanoemox.extract.stages import detect_in_encoder, failure_text
-from nanoemox.shards.reader import ShardSample
+from nanoemox.shards.sample import ShardSample
 
 
 def add_face_crops(cropper: FaceCropper, batch: dict[str, Any]) -> dict[str, Any]:

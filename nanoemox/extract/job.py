@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
 from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.stages import DecodeStage
+from nanoemox.files import writing
 from nanoemox.hub import check_weights
 from nanoemox.locks import locked
 from nanoemox.progress import progress
@@ -72,6 +74,19 @@ class ExtractOptions:
     lenient: bool = False
     limit: int | None = None
     overwrite: bool = False
+
+
+def extract(cfg: PipelineConfig, *options: ExtractOptions) -> list[ExtractSummary]:
+    """`nanoemox-extract`'s whole job: every split of each dataset, with a line per split and one in all."""
+    with writing(options[0].out):
+        summaries = run_extract(cfg, *options)
+    for summary in summaries:
+        print(summary.line(), flush=True)
+    print(total_line(summaries), flush=True)
+    failed = sum(s.failed for s in summaries)
+    if failed:
+        print(f"{failed} clip(s) failed; see failures.jsonl in each split folder", file=sys.stderr)
+    return summaries
 
 
 def encoder_batch_size(cfg: PipelineConfig) -> int:

@@ -1,7 +1,6 @@
 """The Nano-EmoX model: prompts, LM with LoRA, placeholder replacement, phases, checkpoints."""
 
 from nanoemox.model.nanoemox import (
-    ModalityFeatures,
     NanoEmoX,
     NanoEmoXOutput,
     present_modalities,
@@ -9,7 +8,6 @@ from nanoemox.model.nanoemox import (
 )
 
 __all__ = [
-    "ModalityFeatures",
     "NanoEmoX",
     "NanoEmoXOutput",
     "present_modalities",

@@ -8,26 +8,11 @@ from peft import set_peft_model_state_dict
 from safetensors.torch import save_file
 
 from nanoemox import storage
-from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs, save_config
+from nanoemox.config import CONFIG_FILE, SPEED_KEYS, PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_json, read_safetensors, read_yaml
+from nanoemox.files import read_safetensors, read_yaml
 from nanoemox.model.nanoemox import NanoEmoX
-
-HEADS_FILE = "heads.safetensors"
-LORA_DIR = "lora"
-MARKER_FILE = "checkpoint.json"  # on object storage: names the folder of the last complete checkpoint
-
-
-def checkpoint_folder(stage_dir: str | Path) -> str:
-    """Where a stage's checkpoint files are: the folder its marker names (object storage, where a checkpoint is
-    several objects published by writing the marker last), else the stage folder itself."""
-    marker = storage.join(stage_dir, MARKER_FILE)
-    if not storage.is_file(marker):
-        return str(stage_dir)
-    folder = read_json(marker, "checkpoint marker").get("folder")
-    if not isinstance(folder, str) or "/" in folder or folder in ("", ".", ".."):
-        raise NanoEmoXError(f"{marker}: damaged checkpoint marker (no folder name)")
-    return storage.join(stage_dir, folder)
+from nanoemox.runs import HEADS_FILE, LORA_DIR
 
 
 def save_checkpoint(model: NanoEmoX, cfg: PipelineConfig, out_dir: str | Path) -> Path:
@@ -52,13 +37,13 @@ def fitting(path: str | Path) -> Iterator[None]:
         raise NanoEmoXError(f"{path}: does not fit the model: {problems[0]}{more}") from err
 
 
-def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt_dir: str | Path) -> None:
-    """Load heads and LoRA into `model`; refuse a checkpoint made with a different model config."""
-    ckpt = checkpoint_folder(ckpt_dir)
-    for needed in (HEADS_FILE, "config.yaml", f"{LORA_DIR}/adapter_model.safetensors"):
+def load_checkpoint(model: NanoEmoX, cfg: PipelineConfig, ckpt: str | Path) -> None:
+    """Load heads and LoRA from a checkpoint's folder (`runs.checkpoint_folder` finds it in a stage folder) into
+    `model`; refuse a checkpoint made with a different model config."""
+    for needed in (HEADS_FILE, CONFIG_FILE, f"{LORA_DIR}/adapter_model.safetensors"):
         if not storage.is_file(storage.join(ckpt, needed)):
             raise NanoEmoXError(f"{ckpt}: not a nanoemox checkpoint ({needed} is missing)")
-    saved = read_yaml(storage.join(ckpt, "config.yaml"), "checkpoint config")
+    saved = read_yaml(storage.join(ckpt, CONFIG_FILE), "checkpoint config")
     differences = [
         line
         for line in diff_configs(saved.get("model"), cfg.to_dict()["model"], "model.")

@@ -14,24 +14,7 @@ from nanoemox.errors import NanoEmoXError
 from nanoemox.heads import Adapter, FaceTemporal, ModalityQFormer, build_fusion
 from nanoemox.model.lm import build_lm, build_tokenizer
 from nanoemox.model.prompts import ANSWER_END, PLACEHOLDERS
-
-
-@dataclass
-class ModalityFeatures:
-    """Cached frozen-encoder features of a batch (the shard contract), plus what each sample has."""
-
-    clip: torch.Tensor | None  # [batch, frames, clip cached layers, clip width]
-    hubert: torch.Tensor | None  # [batch, windows, hubert cached layers, hubert width]
-    face: torch.Tensor | None  # [batch, frames, face width]
-    face_mask: torch.Tensor | None  # [batch, frames], True where a face was found
-    has_video: torch.Tensor  # [batch] bool
-    has_audio: torch.Tensor  # [batch] bool
-
-    def to(self, device: torch.device | str) -> ModalityFeatures:
-        def move(t: torch.Tensor | None) -> torch.Tensor | None:
-            return None if t is None else t.to(device)
-
-        return ModalityFeatures(*(move(getattr(self, f)) for f in self.__dataclass_fields__))
+from nanoemox.shards.sample import ModalityFeatures
 
 
 @dataclass

@@ -25,7 +25,13 @@ PLACEHOLDERS = {  # modality -> placeholder token, in prompt order
 }
 ANSWER_END = "###"
 DEFAULT_PROMPTS = Path(__file__).with_name("prompts.yaml")
-QUESTION_KEYS = (*TASKS, "mer-candidates")
+QUESTION_KEYS = (*TASKS, "mer-candidates", "mer-dialogue")
+DIALOGUE_QUESTIONS = ("erg", "mer-dialogue")  # asked in the dialogue-history frame (AvaMERG), not the subtitle's
+ANSWER_LEADS = {  # MER answer per question (base_dataset.py: func_get_qa_onehot_*, func_get_qa_emotion_recognition)
+    "mer": "The character's emotional state is",
+    "mer-candidates": "The most likely label is",
+    "mer-dialogue": "The emotion of the speaker is",
+}
 EXAMPLE_FIELDS = {"candidates": "a, b", "context": "A: hi", "utterance": "hi", "subtitle": "hi", "history": "A: hi"}
 
 
@@ -110,28 +116,30 @@ def build_prompt(
     dialogue: Sequence[tuple[str, str]] = (),
     variant: int = 0,
     prompts: PromptTemplates | None = None,
+    question: str | None = None,
 ) -> str:
     """The user turn for `task`; `present` lists the modalities this sample has (in any order); `variant` picks
-    the question variant (training draws one per sample, scoring asks the first)."""
+    the question variant (training draws one per sample, scoring asks the first); `question` names the question
+    asked (a key of `questions`; default: `mer-candidates` for MER with candidates, else the task)."""
     if task not in TASKS:
         raise ValueError(f"unknown task '{task}'; choose from {', '.join(TASKS)}")
     if task == "mir" and not candidates:
         raise ValueError("the mir prompt needs its candidate intents")
     prompts = prompts or load_prompts()
+    key = question or ("mer-candidates" if task == "mer" and candidates else task)
     text = prompts.human
     for modality, placeholder in PLACEHOLDERS.items():
         if modality in present:
             text += prompts.modalities[modality].format(tokens=placeholder * token_counts[modality])
     history = "\n".join(f"{speaker}: {utterance}" for speaker, utterance in dialogue)
-    if task == "erg":
+    if key in DIALOGUE_QUESTIONS:
         text += prompts.dialogue.format(history=history)
     else:
         text += prompts.subtitle.format(subtitle=subtitle)
-    key = "mer-candidates" if task == "mer" and candidates else task
-    question = prompts.question(key, variant).format(
+    asked = prompts.question(key, variant).format(
         candidates=", ".join(candidates or ()), context=history, utterance=subtitle
     )
-    return text + prompts.ask.get(task, prompts.ask["default"]) + question + prompts.assistant
+    return text + prompts.ask.get(key, prompts.ask["default"]) + asked + prompts.assistant
 
 
 def build_answer(
@@ -141,12 +149,12 @@ def build_answer(
     intent: str | None = None,
     reason: str | None = None,
     empathy: EmpathyChain | None = None,
-    with_candidates: bool = False,
+    question: str = "mer",
 ) -> str:
-    """The target text for `task` (the answer end marker and EOS are added by tokenization)."""
+    """The target text for `task` (the answer end marker and EOS are added by tokenization); a MER answer's
+    lead follows the `question` asked."""
     if task == "mer" and emotion:
-        lead = "The most likely label is" if with_candidates else "The character's emotional state is"
-        return f"{lead} {emotion}."
+        return f"{ANSWER_LEADS[question]} {emotion}."
     if task == "ov-mer" and emotions is not None:
         return f"The character's emotional state is {', '.join(emotions) or 'neutral'}."
     if task == "mir" and intent:

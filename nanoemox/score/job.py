@@ -28,7 +28,8 @@ from nanoemox.locks import locked
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.progress import progress
-from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, iter_split, shard_urls, to_sample
+from nanoemox.shards.reader import DECODER, all_samples, checked_index, iter_split, shard_urls, to_sample
+from nanoemox.shards.sample import ShardSample
 from nanoemox.tasks import asked_task, candidates, prompt_id
 from nanoemox.threads import use_threads
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,9 @@ from webdataset.gopen import gopen_schemes
 
 from nanoemox import storage
 from nanoemox.config import PipelineConfig
-from nanoemox.model.nanoemox import ModalityFeatures
 from nanoemox.shards.contract import build_contract, check_contract
 from nanoemox.shards.index import ShardError, read_index
+from nanoemox.shards.sample import ShardSample
 
 SHARD_MEMBERS = ("json", "clip.npy", "hubert.npy", "face.npy")  # what the writer stores per clip
 # Only our members are decoded (NPY without pickles): a .pkl or .pth member a shard should not hold stays bytes
@@ -56,21 +55,6 @@ def all_samples(urls: list[str]) -> wds.WebDataset:
         workersplitter=every_url,
         handler=damaged_shard,
     )
-
-
-@dataclass
-class ShardSample:
-    """One clip as stored: its record (labels, text, metadata) and float16 features."""
-
-    key: str
-    record: dict[str, Any]
-    clip: torch.Tensor  # [frames, clip layers, width]
-    hubert: torch.Tensor  # [windows, hubert layers, width]
-    face: torch.Tensor  # [frames, face width]
-    face_mask: torch.Tensor  # [frames] bool
-    has_video: bool
-    has_audio: bool
-    draw: int = 0  # which question variant its prompt asks: random per training draw, 0 (the first) otherwise
 
 
 def checked_index(split_dir: str | Path, cfg: PipelineConfig) -> dict[str, Any]:
@@ -114,17 +98,3 @@ def iter_split(split_dir: str | Path, cfg: PipelineConfig) -> Iterator[ShardSamp
     urls = shard_urls(split_dir, checked_index(split_dir, cfg))
     for raw in all_samples(urls):
         yield to_sample(DECODER(raw))
-
-
-def collate_features(samples: Sequence[ShardSample]) -> ModalityFeatures:
-    """Stack samples into the model's input; a modality absent from the whole batch is None."""
-    has_video = torch.tensor([s.has_video for s in samples])
-    has_audio = torch.tensor([s.has_audio for s in samples])
-    return ModalityFeatures(
-        clip=torch.stack([s.clip for s in samples]) if has_video.any() else None,
-        hubert=torch.stack([s.hubert for s in samples]) if has_audio.any() else None,
-        face=torch.stack([s.face for s in samples]) if has_video.any() else None,
-        face_mask=torch.stack([s.face_mask for s in samples]),
-        has_video=has_video,
-        has_audio=has_audio,
-    )

@@ -11,7 +11,8 @@ import zarr
 
 from nanoemox.config import PipelineConfig
 from nanoemox.shards.index import ShardError, read_index
-from nanoemox.shards.reader import ShardSample, iter_split
+from nanoemox.shards.reader import iter_split
+from nanoemox.shards.sample import ShardSample
 from nanoemox.shards.writer import ShardWriter
 
 FEATURES = ("clip", "hubert", "face")

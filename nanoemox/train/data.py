@@ -23,11 +23,12 @@ import webdataset as wds
 
 from nanoemox import storage
 from nanoemox.batching import TrainingExample
-from nanoemox.config import PipelineConfig
+from nanoemox.config import PhaseConfig, PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
 from nanoemox.shards.index import INDEX_FILE
-from nanoemox.shards.reader import DECODER, ShardSample, all_samples, checked_index, shard_urls, to_sample
+from nanoemox.shards.reader import DECODER, all_samples, checked_index, shard_urls, to_sample
+from nanoemox.shards.sample import ShardSample
 from nanoemox.tasks import has_labels
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ class Source:
 def phase_sources(
     features: str | Path, cfg: PipelineConfig, phase: str, split: str = "train", required: bool = True
 ) -> list[Source]:
-    """The sources of a phase's mix: a task's weight is shared by its datasets equally or by size
-    (`train.dataset_weighting`); every problem (unknown dataset, missing or mismatched shards) fails here.
-    With `required` False, datasets that have no such split are left out (held-out splits are optional)."""
+    """The sources of a phase's mix: a task's weight is shared by its datasets by the phase's `dataset_weights`
+    for that task, else equally or by size (`dataset_weighting`); every problem (unknown dataset, missing or
+    mismatched shards) fails here. With `required` False, datasets that have no such split are left out
+    (held-out splits are optional)."""
     spec = cfg.train.phases[phase]
     total_weight = sum(spec.tasks.values())
     sources = []
@@ -68,9 +70,7 @@ def phase_sources(
                 raise NanoEmoXError(missing_from_mix(features, phase, task, dataset, split, spec.datasets[task]))
             index = checked_index(split_dir, cfg)
             found.append((dataset, tuple(shard_urls(split_dir, index)), index["total"]))
-        task_size = sum(size for _, _, size in found) or 1
-        for dataset, urls, size in found:
-            share = size / task_size if cfg.train.dataset_weighting == "size" else 1 / len(found)
+        for (dataset, urls, size), share in zip(found, dataset_shares(spec, task, found), strict=True):
             sources.append(Source(task, dataset, urls, size, weight / total_weight * share))
     return sources
 
@@ -84,6 +84,18 @@ def missing_from_mix(features: str | Path, phase: str, task: str, dataset: str, 
         f"{', '.join(mix)} (train.phases.{phase}.datasets.{task}): extract {dataset} first (nanoemox-extract "
         f"--dataset {dataset}), or train on the shards there are: {change}"
     )
+
+
+def dataset_shares(spec: PhaseConfig, task: str, found: list[tuple[str, Any, int]]) -> list[float]:
+    """Each found (dataset, urls, size)'s share of its task: the explicit weights, or equal, or by size."""
+    if task in spec.dataset_weights:
+        weights = [spec.dataset_weights[task][dataset] for dataset, _, _ in found]
+    elif spec.dataset_weighting == "size":
+        weights = [float(size) for _, _, size in found]
+    else:
+        weights = [1.0] * len(found)
+    total = sum(weights) or 1.0
+    return [w / total for w in weights]
 
 
 def non_finite(sample: ShardSample) -> str:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from nanoemox import storage
 from nanoemox.batching import ModelBatch, TrainingExample, collate_training, training_examples
 from nanoemox.config import PipelineConfig
 from nanoemox.devices import pick_device
@@ -23,12 +20,13 @@ from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
 from nanoemox.model.prompts import load_prompts
 from nanoemox.progress import progress
+from nanoemox.runs import RunFolder, checkpoint_folder
 from nanoemox.threads import use_threads
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
-from nanoemox.train.metrics import MetricsLog
+from nanoemox.train.metrics import MetricsLog, RunningMetrics
 from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches
 from nanoemox.train.stages import Stage
-from nanoemox.train.state import TrainerState, load_training, read_state, save_training
+from nanoemox.train.state import Trainer, TrainerState, load_training, read_state, save_training
 
 VALIDATION_EXAMPLES_PER_SOURCE = 64
 
@@ -94,11 +92,11 @@ def check_stage_inputs(
     phase_sources(features, cfg, stage.data)
     load_prompts(cfg.model.prompts)
     if stage.init_from and stage.init_from not in planned:
-        state = read_state(storage.join(run_dir, stage.init_from))
+        init_dir = RunFolder(str(run_dir)).stage(stage.init_from)
+        state = read_state(init_dir)
         if state is None or not state.finished:
             raise NanoEmoXError(
-                f"{stage.name} starts from the heads of {stage.init_from}, but "
-                f"{storage.join(run_dir, stage.init_from)} holds "
+                f"{stage.name} starts from the heads of {stage.init_from}, but {init_dir} holds "
                 "no finished run; train that phase first (or name the run that has it with --run)"
             )
 
@@ -126,20 +124,12 @@ def validation_loss(
     return sum(losses) / len(losses)
 
 
-def gate_means(gates: torch.Tensor | None, tasks: list[str], sums: dict, counts: dict) -> None:
-    """Accumulate the fusion gate weights per task, to log which expert each task leans on."""
-    if gates is None:
-        return
-    for task, weights in zip(tasks, gates.detach().float().cpu(), strict=True):
-        sums[task] = sums.get(task, 0) + weights
-        counts[task] += 1
-
-
 def train_stage(
     cfg: PipelineConfig, stage: Stage, features: str | Path, run_dir: str | Path, resume: bool, dist: Distributed
 ) -> StageResult:
     # ---- setup
-    out = storage.join(run_dir, stage.name)
+    run = RunFolder(str(run_dir))
+    out = run.stage(stage.name)
     state = read_state(out)
     if state is not None and not resume:
         raise NanoEmoXError(f"{out} exists; pass --resume to continue it, or choose another --run")
@@ -149,11 +139,12 @@ def train_stage(
     torch.manual_seed(cfg.train.seed + dist.rank)
     model = NanoEmoX.from_config(cfg.model, dist.device)
     if stage.init_from:
-        load_checkpoint(model, cfg, storage.join(run_dir, stage.init_from))
+        load_checkpoint(model, cfg, checkpoint_folder(run.stage(stage.init_from)))
     set_trainable(model, stage.phase)
     modalities = phase_modalities(stage.phase, cfg.model.heads.modalities)
     optimizer, scheduler = build_optimizer(model, cfg, stage)
     autocast, scaler = autocast_and_scaler(dist.device, cfg.train.precision)
+    trainer = Trainer(model, cfg, optimizer, scheduler, scaler)
     mixer = TaskMixer(
         phase_sources(features, cfg, stage.data), cfg.train.seed, dist.rank, dist.world, cfg.train.shuffle_buffer
     )
@@ -170,7 +161,7 @@ def train_stage(
     held_out = validation_examples(dev, VALIDATION_EXAMPLES_PER_SOURCE)
     held_out = [ex for ex in training_examples(model, held_out, modalities, bos) if ex is not None]
     if state is not None:
-        state = load_training(out, model, cfg, optimizer, scheduler, scaler)
+        state = load_training(out, trainer)
         grouped.restore(state.data)
         grouped.skipped = []  # the restored window's skips were counted before the checkpoint
         logger.info("%s: resuming from the checkpoint in %s at step %d of %d", stage.name, out, state.step, stage.steps)
@@ -180,7 +171,7 @@ def train_stage(
     trained = DistributedDataParallel(model, find_unused_parameters=True) if dist.world > 1 else model
     trained = speed_switches(model, cfg, trained)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    log = MetricsLog(storage.join(run_dir, "logs", stage.name), state.step, enabled=dist.main)
+    log = MetricsLog(run.logs(stage.name), state.step, enabled=dist.main)
 
     def next_step_batches() -> tuple[list[ModelBatch], list[str]]:
         """One optimizer step's micro-batches, and the over-length samples skipped while drawing them."""
@@ -191,15 +182,11 @@ def train_stage(
     prefetch = Prefetcher(next_step_batches, grouped.state)  # the next step's batches build while this one computes
 
     # ---- loop
-    started, window_start, window_samples = time.perf_counter(), time.perf_counter(), 0
-    loss_sum, loss_count, bad_in_a_row, val_loss, last_loss, session_samples = 0.0, 0, 0, None, float("nan"), 0
-    gate_sums: dict = {}
-    gate_counts: dict = defaultdict(int)
+    metrics = RunningMetrics()
+    val_loss, bad_in_a_row = None, 0
     bar = progress(total=stage.steps, initial=state.step, desc=stage.name, unit="step", disable=not dist.main)
     try:  # the prefetch thread stops however the loop ends, so a failed run exits cleanly
         while state.step < stage.steps:
-            optimizer.zero_grad(set_to_none=True)
-            step_loss, finite = 0.0, True
             (micro_batches, over_length), position = prefetch.next()
             if over_length:
                 state.over_length += len(over_length)
@@ -208,22 +195,10 @@ def train_stage(
                     f"{stage.name}: skipped {len(over_length)} sample(s) longer than model.lm.max_length: "
                     + ", ".join(over_length)
                 )
-            for micro_batch in micro_batches:
-                batch = to_device(micro_batch, dist.device)
-                with autocast:
-                    output = trained(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels)
-                loss = output.loss / accum
-                if not torch.isfinite(loss):
-                    finite = False
-                    break
-                scaler.scale(loss).backward()
-                step_loss += loss.item()
-                gate_means(output.gate_weights, batch.tasks, gate_sums, gate_counts)
+            step_loss = forward_backward(trained, micro_batches, trainer, autocast, dist.device, metrics)
             state.samples += batch_size * accum
-            session_samples += batch_size * accum * dist.world
-            window_samples += batch_size * accum * dist.world
-            if not finite:  # a non-finite loss skips the step; too many in a row stop the run
-                optimizer.zero_grad(set_to_none=True)
+            metrics.add_samples(batch_size * accum * dist.world)
+            if step_loss is None:  # a non-finite loss skips the step; too many in a row stop the run
                 state.skipped_steps += 1
                 bad_in_a_row += 1
                 if bad_in_a_row >= cfg.train.max_bad_steps:
@@ -233,55 +208,87 @@ def train_stage(
                     )
                 continue
             bad_in_a_row = 0
-            scaler.unscale_(optimizer)
-            clip = cfg.train.grad_clip or float("inf")  # 0: no clipping, the norm is still measured for the log
-            grad_norm = torch.nn.utils.clip_grad_norm_(trainable, clip)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
+            grad_norm = optimizer_step(trainer, trainable)
             state.step += 1
-            loss_sum, loss_count = loss_sum + step_loss, loss_count + 1
+            metrics.add_step(step_loss)
             bar.update()
 
-            if state.step % cfg.train.log_every == 0 or state.step == stage.steps:
-                rate = window_samples / (time.perf_counter() - window_start)
+            # ---- log, validate, checkpoint
+            last = state.step == stage.steps
+            if state.step % cfg.train.log_every == 0 or last:
+                window = metrics.window()
                 values = {
-                    "loss": loss_sum / loss_count,
+                    "loss": window["loss"],
                     "lr": scheduler.get_last_lr()[0],
-                    "grad_norm": float(grad_norm),
-                    "samples_per_s": rate,
+                    "grad_norm": grad_norm,
+                    "samples_per_s": window["samples_per_s"],
                     "skipped_steps": state.skipped_steps,
                     "over_length": state.over_length,
-                    "gates": {t: (gate_sums[t] / gate_counts[t]).tolist() for t in gate_sums},
+                    "gates": window["gates"],
                 }
-                bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{rate:.1f}")
+                bar.set_postfix(
+                    loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", samples_s=f"{values['samples_per_s']:.1f}"
+                )
                 log.log(state.step, values)
-                last_loss = values["loss"]
-                loss_sum, loss_count, window_start, window_samples = 0.0, 0, time.perf_counter(), 0
-                gate_sums, gate_counts = {}, defaultdict(int)
-            if held_out and (state.step % cfg.train.eval_every == 0 or state.step == stage.steps):
+            if held_out and (state.step % cfg.train.eval_every == 0 or last):
                 val_loss = validation_loss(model, held_out, batch_size, dist.device, autocast)
                 log.log(state.step, {"val_loss": val_loss})
-            if state.step % cfg.train.save_every == 0 or state.step == stage.steps:
-                state.finished = state.step == stage.steps
-                state.data = position
+            if state.step % cfg.train.save_every == 0 or last:
+                state.finished, state.data = last, position
                 if dist.main:
                     log.sync()  # the log holds every step the checkpoint does
-                    save_training(out, model, cfg, optimizer, scheduler, scaler, state)
+                    save_training(out, trainer, state)
     finally:
         prefetch.close()
     bar.close()
     log.close()
-    seconds = time.perf_counter() - started
+    seconds = metrics.seconds()
     return StageResult(
         stage.name,
         state.step,
-        last_loss,
+        metrics.last_loss,
         val_loss,
-        session_samples / seconds if seconds else 0.0,
+        metrics.session_samples / seconds if seconds else 0.0,
         seconds,
         state.skipped_steps,
         out,
         over_length=state.over_length,
         threads=threads,
     )
+
+
+def forward_backward(
+    trained: torch.nn.Module,
+    micro_batches: list[ModelBatch],
+    trainer: Trainer,
+    autocast: torch.autocast,
+    device: str,
+    metrics: RunningMetrics,
+) -> float | None:
+    """Gradients of one optimizer step, accumulated over its micro-batches: the step's loss, or None (and no
+    gradients) when a loss is not finite."""
+    trainer.optimizer.zero_grad(set_to_none=True)
+    step_loss = 0.0
+    for micro_batch in micro_batches:
+        batch = to_device(micro_batch, device)
+        with autocast:
+            output = trained(batch.text.input_ids, batch.text.attention_mask, batch.features, batch.text.labels)
+        loss = output.loss / len(micro_batches)
+        if not torch.isfinite(loss):
+            trainer.optimizer.zero_grad(set_to_none=True)
+            return None
+        trainer.scaler.scale(loss).backward()
+        step_loss += loss.item()
+        metrics.add_gates(output.gate_weights, batch.tasks)
+    return step_loss
+
+
+def optimizer_step(trainer: Trainer, trainable: list[torch.nn.Parameter]) -> float:
+    """Clip, step the optimizer and the schedule; the gradient norm before clipping (for the log)."""
+    trainer.scaler.unscale_(trainer.optimizer)
+    clip = trainer.cfg.train.grad_clip or float("inf")  # 0: no clipping, the norm is still measured for the log
+    grad_norm = torch.nn.utils.clip_grad_norm_(trainable, clip)
+    trainer.scaler.step(trainer.optimizer)
+    trainer.scaler.update()
+    trainer.scheduler.step()
+    return float(grad_norm)

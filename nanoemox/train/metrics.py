@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from nanoemox import storage
 from nanoemox.files import jsonl_objects
@@ -63,3 +67,49 @@ class MetricsLog:
             self._upload_board()
             if self.local_board != self.board_dir:
                 shutil.rmtree(self.local_board, ignore_errors=True)
+
+
+class RunningMetrics:
+    """Running totals between two log steps (mean loss, samples/s, fusion gate weights per task), and the
+    session's totals for the stage's summary line."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.session_samples = 0
+        self.last_loss = float("nan")
+        self._start_window()
+
+    def _start_window(self) -> None:
+        self.window_start, self.window_samples = time.perf_counter(), 0
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.gate_sums: dict[str, torch.Tensor] = {}
+        self.gate_counts: dict[str, int] = defaultdict(int)
+
+    def add_samples(self, count: int) -> None:
+        self.session_samples += count
+        self.window_samples += count
+
+    def add_gates(self, gates: torch.Tensor | None, tasks: list[str]) -> None:
+        """The fusion gate weights of a batch, per task, to log which expert each task leans on."""
+        if gates is None:
+            return
+        for task, weights in zip(tasks, gates.detach().float().cpu(), strict=True):
+            self.gate_sums[task] = self.gate_sums.get(task, 0) + weights
+            self.gate_counts[task] += 1
+
+    def add_step(self, loss: float) -> None:
+        self.loss_sum, self.loss_count = self.loss_sum + loss, self.loss_count + 1
+
+    def window(self) -> dict[str, Any]:
+        """The means since the last call (loss, samples_per_s, gates), then a new window."""
+        values = {
+            "loss": self.loss_sum / self.loss_count,
+            "samples_per_s": self.window_samples / (time.perf_counter() - self.window_start),
+            "gates": {t: (self.gate_sums[t] / self.gate_counts[t]).tolist() for t in self.gate_sums},
+        }
+        self.last_loss = values["loss"]
+        self._start_window()
+        return values
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started

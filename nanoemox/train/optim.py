@@ -3,10 +3,12 @@ as the config's speed switches set them. Imports nothing the data pipeline needs
 
 from __future__ import annotations
 
-import torch
-from transformers import get_cosine_with_min_lr_schedule_with_warmup
+import functools
+import math
 
-from nanoemox.config import PipelineConfig
+import torch
+
+from nanoemox.config import PhaseConfig, PipelineConfig
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.train.stages import Stage
 
@@ -30,8 +32,19 @@ def speed_switches(model: NanoEmoX, cfg: PipelineConfig, trained: torch.nn.Modul
     return torch.compile(trained, dynamic=True) if cfg.train.compile else trained
 
 
+def lr_factor(spec: PhaseConfig, steps: int, step: int) -> float:
+    """The learning rate at `step` as a fraction of `spec.lr`: linear warm-up, then a cosine from lr to min_lr
+    that starts `cosine_start` of the way along (the published scheduler starts one epoch in and keeps going past
+    min_lr, so its rate climbs back; `cosine_start` 0: from lr down to min_lr exactly at the last step)."""
+    if step < spec.warmup_steps:
+        return step / spec.warmup_steps
+    progress = spec.cosine_start + (step - spec.warmup_steps) / max(1, steps - spec.warmup_steps)
+    floor = spec.min_lr / spec.lr
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def build_optimizer(model: NanoEmoX, cfg: PipelineConfig, stage: Stage) -> tuple[torch.optim.Optimizer, object]:
-    """AdamW, weight decay on matrices only; linear warm-up, then cosine down to the phase's min_lr."""
+    """AdamW, weight decay on matrices only; the phase's schedule (`lr_factor`)."""
     spec = cfg.train.phases[stage.data]
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
@@ -39,7 +52,5 @@ def build_optimizer(model: NanoEmoX, cfg: PipelineConfig, stage: Stage) -> tuple
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.999), fused=cfg.train.fused_adamw)
-    scheduler = get_cosine_with_min_lr_schedule_with_warmup(
-        optimizer, num_warmup_steps=spec.warmup_steps, num_training_steps=stage.steps, min_lr=spec.min_lr
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(lr_factor, spec, stage.steps))
     return optimizer, scheduler

@@ -21,11 +21,11 @@ from safetensors.torch import save_file
 from nanoemox import storage
 from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_json, read_safetensors
-from nanoemox.model.checkpoint import MARKER_FILE, checkpoint_folder, load_checkpoint, save_checkpoint
+from nanoemox.files import read_safetensors
+from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
+from nanoemox.runs import MARKER_FILE, STATE_FILE, checkpoint_folder, stage_state
 
-STATE_FILE = "trainer_state.json"  # written last: a folder holding it is a complete checkpoint
 ADAMW_SLOTS = ("step", "exp_avg", "exp_avg_sq")  # what AdamW (build_optimizer) keeps per parameter
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,17 @@ class TrainerState:
     optimizer_groups: list = field(default_factory=list)
     scheduler: dict[str, Any] = field(default_factory=dict)
     scaler: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Trainer:
+    """The objects a training checkpoint saves and restores, beside the TrainerState counters."""
+
+    model: NanoEmoX
+    cfg: PipelineConfig
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
 
 
 def _flatten_optimizer(state: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -75,25 +86,17 @@ def check_optimizer_state(path: str | Path, flat: dict[str, torch.Tensor], optim
             raise NanoEmoXError(f"{path}: parameter {index} has no '{missing[0]}' slot; the optimizer state is damaged")
 
 
-def save_training(
-    out: str | Path,
-    model: NanoEmoX,
-    cfg: PipelineConfig,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    scaler: torch.amp.GradScaler,
-    state: TrainerState,
-) -> None:
+def save_training(out: str | Path, trainer: Trainer, state: TrainerState) -> None:
     """Everything to continue exactly; the folder is replaced only once the new one is complete."""
     if storage.is_url(out):
         with tempfile.TemporaryDirectory(prefix="nanoemox-ckpt-") as tmp:
-            write_training(Path(tmp), model, cfg, optimizer, scheduler, scaler, state)
+            write_training(Path(tmp), trainer, state)
             publish_remote(Path(tmp), out, state.step)
         return
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    write_training(tmp, model, cfg, optimizer, scheduler, scaler, state)
+    write_training(tmp, trainer, state)
     recover(out)
 
 
@@ -111,18 +114,10 @@ def publish_remote(local: Path, out: str, step: int) -> None:
         storage.remove(storage.join(out, current))
 
 
-def write_training(
-    tmp: Path,
-    model: NanoEmoX,
-    cfg: PipelineConfig,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    scaler: torch.amp.GradScaler,
-    state: TrainerState,
-) -> None:
+def write_training(tmp: Path, trainer: Trainer, state: TrainerState) -> None:
     """The checkpoint files, in a local folder."""
-    save_checkpoint(model, cfg, tmp)
-    optimizer_state = optimizer.state_dict()
+    save_checkpoint(trainer.model, trainer.cfg, tmp)
+    optimizer_state = trainer.optimizer.state_dict()
     save_file(_flatten_optimizer(optimizer_state["state"]), tmp / "optimizer.safetensors")
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -131,8 +126,8 @@ def write_training(
     version, internal, gauss = random.getstate()
     state.python_rng = [version, list(internal), gauss]
     state.optimizer_groups = optimizer_state["param_groups"]
-    state.scheduler = scheduler.state_dict()
-    state.scaler = scaler.state_dict() if scaler.is_enabled() else {}
+    state.scheduler = trainer.scheduler.state_dict()
+    state.scaler = trainer.scaler.state_dict() if trainer.scaler.is_enabled() else {}
     (tmp / (STATE_FILE + ".part")).write_text(json.dumps(asdict(state)))
     os.replace(tmp / (STATE_FILE + ".part"), tmp / STATE_FILE)
 
@@ -163,38 +158,32 @@ def recover_run(run_dir: str | Path) -> None:
 
 def read_state(out: str | Path) -> TrainerState | None:
     """The trainer state of a stage folder, or None when the stage never saved one."""
-    path = storage.join(checkpoint_folder(out), STATE_FILE)
-    if not storage.is_file(path):
+    saved = stage_state(out)
+    if saved is None:
         return None
-    saved = read_json(path, "trainer state")
     try:
         return TrainerState(**saved)
     except TypeError as err:
+        path = storage.join(checkpoint_folder(out), STATE_FILE)
         raise NanoEmoXError(f"{path}: not a trainer state written by nanoemox-train ({err})") from err
 
 
-def load_training(
-    out: str | Path,
-    model: NanoEmoX,
-    cfg: PipelineConfig,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    scaler: torch.amp.GradScaler,
-) -> TrainerState:
+def load_training(out: str | Path, trainer: Trainer) -> TrainerState:
     """Restore a stage folder written by `save_training` into freshly built objects."""
     state = read_state(out)
     if state is None:
         raise NanoEmoXError(f"{out}: no {STATE_FILE}; nothing to resume")
-    load_checkpoint(model, cfg, out)
     folder = checkpoint_folder(out)
+    model, optimizer = trainer.model, trainer.optimizer
+    load_checkpoint(model, trainer.cfg, folder)
     device = next(p for p in model.parameters() if p.requires_grad).device
     saved = read_safetensors(storage.join(folder, "optimizer.safetensors"), "optimizer state")
     check_optimizer_state(storage.join(folder, "optimizer.safetensors"), saved, optimizer)
     flat = {k: v.to(device) if not k.endswith(".step") else v for k, v in saved.items()}
     optimizer.load_state_dict({"state": _unflatten_optimizer(flat), "param_groups": state.optimizer_groups})
-    scheduler.load_state_dict(state.scheduler)
+    trainer.scheduler.load_state_dict(state.scheduler)
     if state.scaler:
-        scaler.load_state_dict(state.scaler)
+        trainer.scaler.load_state_dict(state.scaler)
     rng = read_safetensors(storage.join(folder, "rng.safetensors"), "RNG state")
     torch.set_rng_state(rng["torch"])
     cuda = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda."))]

@@ -61,7 +61,7 @@ def test_ground_truth_problems_are_errors(tmp_path, wheel_dir):
     pred = write(tmp_path / "pred.csv", "name,openset\na,[happy]\n")
     with pytest.raises(EvalError, match=r"gt\.csv, line 3: id 'a' appears more than once"):
         score_mer_csv(write(tmp_path / "gt.csv", "name,emo\na,happy\na,sad\n"), pred, wheel_dir)
-    with pytest.raises(EvalError, match=r"gt\.csv: missing column\(s\) emo \(has name, label\)"):
+    with pytest.raises(EvalError, match=r"gt\.csv: missing column\(s\) emo or emotions \(has name, label\)"):
         score_mer_csv(write(tmp_path / "gt.csv", "name,label\na,happy\n"), pred, wheel_dir)
     with pytest.raises(EvalError, match=r"gt\.csv, line 2: malformed row"):
         score_mer_csv(write(tmp_path / "gt.csv", "name,emo\na\n"), pred, wheel_dir)
@@ -76,7 +76,7 @@ def test_ground_truth_problems_are_errors(tmp_path, wheel_dir):
     huge = write(tmp_path / "huge.csv", "name,emo\na," + "x" * 200_000 + "\n")
     with pytest.raises(EvalError, match=r"huge\.csv, line 2: field larger than field limit"):
         score_mer_csv(huge, pred, wheel_dir)
-    with pytest.raises(EvalError, match=r"pred2\.csv: missing column\(s\) openset"):
+    with pytest.raises(EvalError, match=r"pred2\.csv: missing column\(s\) openset or pred_label or chi_reasons"):
         score_mer_csv(
             write(tmp_path / "gt.csv", "name,emo\na,happy\n"), write(tmp_path / "pred2.csv", "name,x\n"), wheel_dir
         )

@@ -74,16 +74,15 @@ def test_rate_limit_spaces_network_calls(fake_llm, tmp_path):
 def test_extract_emotions_llm_reads_the_list(fake_llm, tmp_path):
     fake_llm.responder = lambda prompt: "Output: [Happy, relieved, happy]" if "got the job" in prompt else "[]"
     chat = client(fake_llm, tmp_path)
-    assert extract_emotions_llm(chat, "She smiles: she got the job.") == ["happy", "relieved"]
-    assert extract_emotions_llm(chat, "Nothing to see.") == []
-    assert "got the job" in fake_llm.requests[0]["body"]["messages"][0]["content"]
+    texts = ["She smiles: she got the job.", "Nothing to see."]
+    assert extract_emotions_llm(chat, texts) == [["happy", "relieved"], []]
+    assert sorted("got the job" in r["body"]["messages"][0]["content"] for r in fake_llm.requests) == [False, True]
 
 
 def test_sentiment_llm_maps_other_replies_to_neutral(fake_llm, tmp_path):
     fake_llm.responder = lambda prompt: "Positive." if "[happy]" in prompt else "mixed feelings"
     chat = client(fake_llm, tmp_path)
-    assert sentiment_llm(chat, ["happy"]) == 1
-    assert sentiment_llm(chat, ["sad", "happy"]) == 0
+    assert sentiment_llm(chat, [["happy"], ["sad", "happy"]]) == [1, 0]
 
 
 @pytest.mark.parametrize(

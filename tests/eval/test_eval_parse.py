@@ -7,7 +7,7 @@ from nanoemox.model.prompts import build_answer
 
 def test_parse_emotions_reads_both_mer_answer_forms():
     assert parse_emotions(build_answer("ov-mer", emotions=["Happy", "excited"])) == ["happy", "excited"]
-    assert parse_emotions(build_answer("mer", emotion="sad", with_candidates=True)) == ["sad"]
+    assert parse_emotions(build_answer("mer", emotion="sad", question="mer-candidates")) == ["sad"]
     assert parse_emotions(build_answer("mer", emotion="worried")) == ["worried"]
     assert parse_emotions(build_answer("ov-mer", emotions=[])) == ["neutral"]
 

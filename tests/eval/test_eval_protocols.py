@@ -75,14 +75,19 @@ def meld_open(tmp_path) -> tuple[Path, Path]:
 def test_mer_unibench_extraction_repeats_runs_with_the_published_settings(llm_servers, meld_open, tmp_path):
     corpus, predictions = meld_open
     server = llm_servers()
-    replies = iter(["[joy]", "[joy]", "[anger]", "[sadness]", "[joy]", "[surprise]", "[anger]", "[fear]"])
-    server.responder = lambda prompt: next(replies)  # run 1: 4 of 4 right; run 2: 2 of 4
+    runs = {  # output -> its reading in run 1 and run 2 (run 1: 4 of 4 right; run 2: 2 of 4)
+        "She is delighted.": ["[joy]", "[joy]"],
+        "He beams.": ["[joy]", "[surprise]"],
+        "He shouts.": ["[anger]", "[anger]"],
+        "She weeps.": ["[sadness]", "[fear]"],
+    }
+    server.responder = lambda prompt: next(runs[o].pop(0) for o in runs if f"Input: {o};" in prompt)
     argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus), "--extractor-runs", "2"]
     assert eval_main([*argv, "--extractor-url", server.url, "--set", f"eval.api_key_env={LLM_KEY_ENV}"]) == 0
     scores = json.loads((tmp_path / "meld.eval.json").read_text())["tasks"]["mer"]
     assert scores["accuracy"] == pytest.approx(0.75) and scores["accuracy_std"] == pytest.approx(0.3535534)
     assert [run["accuracy"] for run in scores["runs"]] == [1.0, 0.5] and scores["extractor_runs"] == 2
-    body = server.requests[0]["body"]
+    body = next(r["body"] for r in server.requests if "Input: She is delighted.; Output: " in str(r["body"]))
     assert (body["model"], body["temperature"], body["top_p"], body["repetition_penalty"], body["max_tokens"]) == (
         "Qwen2.5-7B-Instruct",
         0.7,
@@ -90,7 +95,7 @@ def test_mer_unibench_extraction_repeats_runs_with_the_published_settings(llm_se
         1.05,
         512,
     )
-    assert "Input: She is delighted.; Output: " in body["messages"][0]["content"]
+    assert body["messages"][0]["content"].endswith("Input: She is delighted.; Output: ")
     assert scores["extractor"]["model"] == "Qwen2.5-7B-Instruct" and scores["extractor"]["top_p"] == 0.8
     assert scores["protocol"].startswith("MER-UniBench: open question, labels extracted by Qwen2.5-7B-Instruct")
 
@@ -132,6 +137,6 @@ def test_eri_reports_the_mean_and_records_the_judge(llm_servers, tmp_path):
         "published",
         "eval_ovmerd-zh-v1",
     )
-    assert "《预测描述》：He grins." in server.requests[0]["body"]["messages"][0]["content"]
+    assert any("《预测描述》：He grins." in r["body"]["messages"][0]["content"] for r in server.requests)
     assert {request["body"]["temperature"] for request in server.requests} == {0.0}
     assert "gpt-3.5-turbo-0125" in scores["protocol"] and "temperature 0.0" in scores["protocol"]

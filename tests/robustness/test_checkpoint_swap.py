@@ -68,9 +68,9 @@ def save_step_three(run: Path) -> None:
     set_trainable(model, stage.phase)
     optimizer, scheduler = build_optimizer(model, cfg, stage)
     _, scaler = autocast_and_scaler("cpu")
-    state = state_module.load_training(run / STAGE, model, cfg, optimizer, scheduler, scaler)
+    state = state_module.load_training(run / STAGE, state_module.Trainer(model, cfg, optimizer, scheduler, scaler))
     state.step = 3
-    state_module.save_training(run / STAGE, model, cfg, optimizer, scheduler, scaler, state)
+    state_module.save_training(run / STAGE, state_module.Trainer(model, cfg, optimizer, scheduler, scaler), state)
 
 
 def test_a_kill_at_every_instant_of_the_swap_leaves_a_complete_checkpoint(saved_at_two, tmp_path, monkeypatch):

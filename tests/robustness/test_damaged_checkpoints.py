@@ -15,7 +15,7 @@ from nanoemox.model.checkpoint import HEADS_FILE, load_checkpoint, save_checkpoi
 from nanoemox.synth import write_feature_shards
 from nanoemox.train.loop import autocast_and_scaler, build_optimizer
 from nanoemox.train.stages import plan_stages
-from nanoemox.train.state import TrainerState, load_training, save_training
+from nanoemox.train.state import Trainer, TrainerState, load_training, save_training
 
 from conftest import make_model
 
@@ -71,13 +71,13 @@ def saved_training(tiny_cfg, tmp_path) -> Path:
     optimizer.step()
     scheduler.step()
     out = tmp_path / "phase1-speech"
-    save_training(out, model, tiny_cfg, optimizer, scheduler, scaler, TrainerState(step=1))
+    save_training(out, Trainer(model, tiny_cfg, optimizer, scheduler, scaler), TrainerState(step=1))
     return out
 
 
 def test_an_intact_optimizer_state_resumes(tiny_cfg, saved_training):
     model, optimizer, scheduler, scaler = training_parts(tiny_cfg)
-    assert load_training(saved_training, model, tiny_cfg, optimizer, scheduler, scaler).step == 1
+    assert load_training(saved_training, Trainer(model, tiny_cfg, optimizer, scheduler, scaler)).step == 1
     assert set(optimizer.state[optimizer.param_groups[0]["params"][0]]) == {"step", "exp_avg", "exp_avg_sq"}
 
 
@@ -94,7 +94,7 @@ def test_a_damaged_optimizer_state_is_named_on_resume(tiny_cfg, saved_training, 
     rewrite(path, damage)
     model, optimizer, scheduler, scaler = training_parts(tiny_cfg)
     with pytest.raises(NanoEmoXError, match=rf"^{re.escape(str(path))}: {message}"):
-        load_training(saved_training, model, tiny_cfg, optimizer, scheduler, scaler)
+        load_training(saved_training, Trainer(model, tiny_cfg, optimizer, scheduler, scaler))
 
 
 @pytest.mark.parametrize(

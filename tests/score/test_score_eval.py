@@ -118,9 +118,7 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
     assert eval_main(["report", "--run", str(root / "heads" / "run")]) == 0
     report = root / "heads" / "run" / "report"
     markdown = (report / "report.md").read_text()
-    assert (
-        "| meld (test) | " in markdown and "## Table 2. MER-UniBench: emotion recognition (MER), hit rate" in markdown
-    )
+    assert "| meld (test) | " in markdown and "## Table 2. MER-UniBench: emotion recognition (MER)\n" in markdown
     # the paper's rows under ours without any flag, with ours minus theirs in brackets
     ours = 100 * result["tasks"]["mer"]["hitrate"]
     assert f"| meld, Nano-EmoX (paper, P2E) | 56.55 ({ours - 56.55:+.2f}) | - | as published |" in markdown
@@ -134,10 +132,11 @@ def test_eval_counts_bad_prediction_rows_and_reports(setup, reference, tmp_path,
     markdown = (report / "report.md").read_text()
     assert f"| meld, AffectGPT (stand-in) | 12.50 ({ours - 12.5:+.2f}) | - |" in markdown
     assert "AffectGPT (stand-in): a test" in markdown
-    title = "Table 2. MER-UniBench: emotion recognition (MER), hit rate"
-    assert [title, "meld", "AffectGPT (stand-in)", "hitrate", "12.5"] in list(
-        csv.reader((report / "report.csv").open())
-    )
+    title = "Table 2. MER-UniBench: emotion recognition (MER)"
+    rows = list(csv.reader((report / "report.csv").open()))
+    assert rows[0] == ["table", "dataset", "split", "system", "metric", "value"]
+    assert [title, "meld", "", "AffectGPT (stand-in)", "hitrate", "12.5"] in rows
+    assert [title, "meld", "test", "ours", "hitrate", str(result["tasks"]["mer"]["hitrate"])] in rows
     assert (
         (report / "scores.png").is_file() and (report / "report.csv").is_file() and (report / "report.json").is_file()
     )
@@ -158,10 +157,34 @@ def test_eval_needs_wheels_for_wheel_metrics_and_a_predictions_file(tmp_path):
     corpus = write_meld_corpus(tmp_path / "meld", [{"file": "missing"}])
     predictions = tmp_path / "p.jsonl"
     predictions.write_text(json.dumps({"id": "dia0_utt0", "task": "msa", "output": "x", "answer": ["joy"]}) + "\n")
-    with pytest.raises(NanoEmoXError, match="pass --wheel-dir"):
+    with pytest.raises(NanoEmoXError, match="nothing to score .*msa: .*pass --wheel-dir"):
         eval_main(["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus)])
     with pytest.raises(NanoEmoXError, match="predictions file not found"):
         eval_main(["--predictions", str(tmp_path / "none.jsonl"), "--dataset", "meld", "--root", str(corpus)])
+
+
+TWO = ("mer", "msa")
+
+
+def test_eval_scores_what_it_can_and_lists_what_it_skipped(tmp_path, capsys):
+    """nanoemox-score asks MELD both MER and MSA: without --wheel-dir MER is scored (accuracy), MSA skipped."""
+    corpus = write_meld_corpus(tmp_path / "meld", [{"emotion": e, "file": "missing"} for e in ("joy", "anger")])
+    rows = [{"id": f"dia{i}_utt0", "task": task, "output": "x", "answer": ["joy"]} for i in range(2) for task in TWO]
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    argv = ["--predictions", str(predictions), "--dataset", "meld", "--root", str(corpus)]
+    assert eval_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "meld/test mer: accuracy=0.5000" in out
+    assert "skipped msa: it is scored on the emotion wheels: pass --wheel-dir" in out
+    result = json.loads((tmp_path / "p.eval.json").read_text())
+    assert list(result["tasks"]) == ["mer"] and list(result["skipped"]) == ["msa"]
+    with pytest.raises(NanoEmoXError, match=r"nothing to score \(mer: not selected \(--task\); msa: it is scored"):
+        eval_main([*argv, "--task", "msa"])
+    with pytest.raises(NanoEmoXError, match=r"--task mir: .*p\.jsonl has no such predictions \(it has: mer, msa\)"):
+        eval_main([*argv, "--task", "mir"])
+    assert eval_main([*argv, "--task", "mer"]) == 0
+    assert json.loads((tmp_path / "p.eval.json").read_text())["skipped"] == {"msa": "not selected (--task)"}
 
 
 def test_predict_one_clip(setup, tmp_path, capsys):
@@ -194,10 +217,10 @@ def test_predict_one_clip(setup, tmp_path, capsys):
 
 def test_scoring_on_ray_actors_matches_in_process(setup, tmp_path):
     from nanoemox.score.job import score_in_process, score_on_ray
-    from nanoemox.score.runs import run_config
+    from nanoemox.score.run import checkpoint_and_config
 
     root, checkpoint = setup
-    cfg = run_config(checkpoint, None, [])
+    _, cfg = checkpoint_and_config(str(checkpoint), None, [])
     split = root / "shards" / "meld" / "test"
     local, actors = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     score_in_process(cfg, checkpoint, split, ["mer"], local, "cpu")

@@ -7,7 +7,8 @@ import pytest
 from nanoemox.config import load_config
 from nanoemox.shards.contract import ShardContractError, build_contract
 from nanoemox.shards.index import ShardError, read_index
-from nanoemox.shards.reader import checked_index, collate_features, iter_split
+from nanoemox.shards.reader import checked_index, iter_split
+from nanoemox.shards.sample import collate_features
 from nanoemox.shards.writer import ShardWriter
 
 

@@ -48,7 +48,7 @@ def test_mixer_samples_tasks_and_datasets_with_the_configured_weights(shards, we
         overrides=[
             "train.phases.3.datasets={mer: [meld, avamerg], ov-mer: [mer-caption+], mir: [mintrec], "
             "eri: [mer-caption+], erg: [avamerg]}",
-            f"train.dataset_weighting={weighting}",
+            f"train.phases.3.dataset_weighting={weighting}",
         ],
     )
     sources = phase_sources(shards, cfg, "3")
