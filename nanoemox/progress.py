@@ -6,6 +6,7 @@ A log file, CI or a cluster job's output would otherwise fill with hundreds of c
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -16,18 +17,21 @@ PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{p
 
 
 class PlainLines:
-    """A stream for tqdm that turns each in-place redraw into one plain line; a redraw at the same count as the
-    line before (a new postfix, the final refresh and the close) is dropped."""
+    """A stream for tqdm that turns each in-place redraw into one plain line, at most one per `every` seconds
+    (a new postfix redraws at once, whatever tqdm's mininterval) but always the last; a redraw at the same count as
+    the line before (the final refresh and the close) is dropped."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream, self.last = stream, ""
+    def __init__(self, stream: IO[str], every: float) -> None:
+        self.stream, self.every, self.last, self.written_at = stream, every, "", float("-inf")
 
     def write(self, text: str) -> None:
         line = text.replace("\r", "").rstrip()
         count = line.split(" [", 1)[0]  # `desc: n/total`
-        if line and count != self.last:
+        done, _, total = count.rpartition(" ")[2].partition("/")
+        due = time.monotonic() - self.written_at >= self.every or done == total or not self.last
+        if line and count != self.last and due:
             self.stream.write(line + "\n")
-            self.last = count
+            self.last, self.written_at = count, time.monotonic()
 
     def flush(self) -> None:
         self.stream.flush()
@@ -41,4 +45,5 @@ def progress(iterable: Iterable | None = None, *, file: IO[str] | None = None, *
     plain = {"mininterval": PLAIN_EVERY_S, "bar_format": PLAIN_FORMAT}
     if kwargs.get("leave") is False:  # a passing bar (erased on a terminal) prints in a log only once it is slow
         plain["delay"] = PLAIN_EVERY_S
-    return tqdm(iterable, file=PlainLines(stream), **(plain | kwargs))
+    options = plain | kwargs
+    return tqdm(iterable, file=PlainLines(stream, options["mininterval"]), **options)

@@ -79,6 +79,8 @@ def test_wheel_installs_and_runs_outside_the_checkout(venv, tmp_path):
         ("heads.md", "heads/README.md"),
     ):
         assert not (docs / name).is_symlink() and (docs / name).read_text() == (REPO / source).read_text()
+    recipes = Path(where).parent / "reproduce" / "recipes"  # `nanoemox demo run` reads demo.yaml
+    assert {p.name for p in recipes.glob("*.yaml")} == {"demo.yaml", "paper.yaml"}
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     for name in scripts:
         assert "usage:" in sh(bin_dir / name, "--help", cwd=tmp_path, env=env).stdout

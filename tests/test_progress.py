@@ -34,6 +34,13 @@ def test_a_passing_bar_leaves_no_line_in_a_log_and_counts_are_not_repeated():
             bar.set_postfix(loss=f"{step}")  # a redraw at the same count
     counts = [line.split(" [")[0] for line in log.getvalue().splitlines()]
     assert counts == ["phase1: 0/2", "phase1: 1/2", "phase1: 2/2"]
+    log = io.StringIO()
+    with progress(total=100, desc="phase3", unit="step", file=log) as bar:
+        for step in range(100):
+            bar.update()
+            bar.set_postfix(loss=f"{step}")  # a postfix redraws at once, whatever mininterval says
+    counts = [line.split(" [")[0] for line in log.getvalue().splitlines()]
+    assert counts == ["phase3: 0/100", "phase3: 100/100"]  # within 5 s: the start and the end
 
 
 def test_log_gets_a_line_per_interval():
