@@ -18,8 +18,8 @@ import torch
 from results import update_section
 from texts import realistic_record
 
-from nanoemox.batching import training_examples
 from nanoemox.config import load_config
+from nanoemox.model.batching import training_examples
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.synth import write_feature_shards
 from nanoemox.train.data import LengthGroupedBatches, TaskMixer, phase_sources

@@ -15,11 +15,11 @@ import torch
 from results import update_section
 from texts import realistic_record
 
-from nanoemox.batching import generation_batch
-from nanoemox.cluster import start_ray
 from nanoemox.config import load_config
+from nanoemox.model.batching import generation_batch
 from nanoemox.model.checkpoint import save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
+from nanoemox.runtime.cluster import start_ray
 from nanoemox.score.job import batches, score_in_process, score_on_ray
 from nanoemox.shards.reader import iter_split
 from nanoemox.synth import write_feature_shards

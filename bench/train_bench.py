@@ -16,12 +16,12 @@ from pathlib import Path
 import torch
 from results import update_section
 
-from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
 from nanoemox.extract.encode import EncodeStage, encoded_samples
 from nanoemox.extract.job import ExtractOptions, run_extract
 from nanoemox.extract.stages import DecodeStage
+from nanoemox.model.batching import collate_training, training_batch, training_examples
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
 from nanoemox.synth import write_meld_corpus

@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import yaml
 
-from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml, yaml_problem
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_yaml, yaml_problem
 
 DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the package file links to the repository root's
 MODALITIES = ("speech", "visual", "face", "fusion")

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.datasets.record import EmpathyChain, Labels, Record, Turn
 from nanoemox.encoders.facexformer import build_face_encoder
 from nanoemox.errors import NanoEmoXError
+from nanoemox.model.batching import collate_training, training_batch, training_examples
 from nanoemox.model.inputs import IGNORE_INDEX, bos_id
 from nanoemox.model.nanoemox import token_counts
 from nanoemox.model.prompts import ANSWER_END

@@ -6,11 +6,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
 from nanoemox.config import EvalConfig, load_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_text, writing
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text, writing
 
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 

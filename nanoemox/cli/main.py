@@ -11,8 +11,8 @@ from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
-from nanoemox.info import format_report, parameter_report
+from nanoemox.fileio.files import writing
+from nanoemox.model.info import format_report, parameter_report
 
 
 def build_parser() -> argparse.ArgumentParser:

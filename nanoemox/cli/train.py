@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.fileio import storage
 
 
 def build_parser() -> argparse.ArgumentParser:

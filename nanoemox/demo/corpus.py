@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nanoemox.progress import progress
+from nanoemox.runtime.progress import progress
 from nanoemox.synth import voice, write_clip
 
 

@@ -17,7 +17,7 @@ from nanoemox.config import load_config
 from nanoemox.demo.corpus import make_corpus
 from nanoemox.errors import NanoEmoXError
 from nanoemox.eval.chance import chance_level
-from nanoemox.files import read_json
+from nanoemox.fileio.files import read_json
 from nanoemox.reproduce.execute import Where
 from nanoemox.reproduce.plan import open_experiment
 from nanoemox.reproduce.recipe import load_recipe

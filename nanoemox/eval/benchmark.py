@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.config import EvalConfig
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
@@ -24,7 +23,8 @@ from nanoemox.eval.parse import parse_emotions, parse_intent
 from nanoemox.eval.pool import CallStats
 from nanoemox.eval.published_rules import published_scores
 from nanoemox.eval.wheel import EmotionWheels
-from nanoemox.files import read_text
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text
 from nanoemox.tasks import candidates
 
 EMOTION_TASKS = ("mer", "ov-mer", "msa")  # answers are lists of emotion words

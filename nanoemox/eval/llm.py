@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from nanoemox.eval.pool import CallStats, Endpoint, LLMError, Pacing, RequestPool, redact
 from nanoemox.eval.wheel import split_label_list
-from nanoemox.progress import progress
+from nanoemox.runtime.progress import progress
 
 EXTRACTOR_PROMPT_VERSION = "affectgpt-reason-to-openset-v1"
 HOST_NAME = re.compile(r"[\w.\-\[\]:%]+")  # what may stand between // (or @) and the port

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nanoemox import storage
-from nanoemox.cluster import require_gpus, start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
 from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.stages import DecodeStage
-from nanoemox.files import writing
-from nanoemox.locks import locked
-from nanoemox.progress import progress
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import writing
+from nanoemox.fileio.locks import locked
+from nanoemox.runtime.cluster import require_gpus, start_ray
+from nanoemox.runtime.progress import progress
 from nanoemox.shards.contract import build_contract
 from nanoemox.shards.writer import ShardWriter
 

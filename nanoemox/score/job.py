@@ -17,16 +17,16 @@ from typing import IO, Any
 
 import torch
 
-from nanoemox import storage
-from nanoemox.batching import generation_batch, prompt_lengths
-from nanoemox.cluster import require_gpus, start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
-from nanoemox.files import read_text
-from nanoemox.locks import locked
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text
+from nanoemox.fileio.locks import locked
+from nanoemox.model.batching import generation_batch, prompt_lengths
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
-from nanoemox.progress import progress
+from nanoemox.runtime.cluster import require_gpus, start_ray
+from nanoemox.runtime.progress import progress
 from nanoemox.shards.reader import DECODER, all_samples, checked_index, iter_split, shard_urls, to_sample
 from nanoemox.shards.sample import ShardSample
 from nanoemox.tasks import asked_task, candidates, prompt_id

@@ -11,8 +11,8 @@ import torch
 import webdataset as wds
 from webdataset.gopen import gopen_schemes
 
-from nanoemox import storage
 from nanoemox.config import PipelineConfig
+from nanoemox.fileio import storage
 from nanoemox.shards.contract import build_contract, check_contract
 from nanoemox.shards.index import ShardError, read_index
 from nanoemox.shards.sample import ShardSample

@@ -21,11 +21,11 @@ from typing import Any
 import torch
 import webdataset as wds
 
-from nanoemox import storage
-from nanoemox.batching import TrainingExample
 from nanoemox.config import PhaseConfig, PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
+from nanoemox.model.batching import TrainingExample
 from nanoemox.shards.index import INDEX_FILE
 from nanoemox.shards.reader import DECODER, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.shards.sample import ShardSample

@@ -63,7 +63,7 @@ def lock_held_elsewhere(output: Path, job: str) -> Iterator[subprocess.Popen]:
     code = textwrap.dedent(
         f"""
         import sys, time
-        from nanoemox.locks import locked
+        from nanoemox.fileio.locks import locked
         with locked({str(output)!r}, {job!r}):
             print("held", flush=True)
             time.sleep(600)

@@ -7,7 +7,7 @@ import pytest
 
 from nanoemox.cli.extract import main as extract_main
 from nanoemox.cli.score import main as score_main
-from nanoemox.locks import LockedError, lock_path, locked
+from nanoemox.fileio.locks import LockedError, lock_path, locked
 from nanoemox.shards.index import read_index
 from nanoemox.synth import write_meld_corpus
 

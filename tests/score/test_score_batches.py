@@ -2,8 +2,8 @@
 
 import pytest
 
-from nanoemox.batching import generation_batch, prompt_lengths
 from nanoemox.config import load_config
+from nanoemox.model.batching import generation_batch, prompt_lengths
 from nanoemox.model.inputs import encode_for_generation
 from nanoemox.model.prompts import ANSWER_END
 from nanoemox.score.job import batches
