@@ -359,11 +359,6 @@ def _preset_names(name: str) -> list[str]:
     return [part.strip() for part in str(name).split(",") if part.strip()] or ["full"]
 
 
-def config_from_dict(data: dict[str, Any], source: str = "<saved config>") -> PipelineConfig:
-    """Rebuild a config saved beside an output (it is validated again)."""
-    return _check(_build(PipelineConfig, data, "", Path(source)), Path(source))
-
-
 def config_yaml(cfg: PipelineConfig) -> str:
     """The effective config as YAML: every key, the preset and overrides applied."""
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

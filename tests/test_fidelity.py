@@ -14,16 +14,16 @@ from nanoemox.config import ConfigError, load_config
 from nanoemox.datasets.record import EmpathyChain, Labels, Record, Turn
 from nanoemox.encoders.facexformer import build_face_encoder
 from nanoemox.errors import NanoEmoXError
-from nanoemox.model.batching import collate_training, training_batch, training_examples
+from nanoemox.model.batching import collate_training, training_examples
 from nanoemox.model.inputs import IGNORE_INDEX, bos_id
 from nanoemox.model.nanoemox import token_counts
 from nanoemox.model.prompts import ANSWER_END
-from nanoemox.synth import synthetic_record, write_feature_shards
 from nanoemox.tasks import answer_for, prompt_for
 from nanoemox.train.data import LengthGroupedBatches, TaskMixer, dataset_shares, phase_sources
 from nanoemox.train.optim import lr_factor
 
 from conftest import make_model
+from helpers import synthetic_record, training_batch, write_feature_shards
 
 PUBLISHED = "tiny,published-code"
 JOINT = [

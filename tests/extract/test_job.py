@@ -11,7 +11,8 @@ from nanoemox.cli.extract import main
 from nanoemox.config import load_config
 from nanoemox.extract.job import clips_per_decode_task, encoder_batch_size
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 BAD_AND_GOOD = [
     {},  # 0: good

@@ -16,7 +16,8 @@ from nanoemox.cli.train import main as train_main
 from nanoemox.config import load_config
 from nanoemox.model import NanoEmoX
 from nanoemox.model.checkpoint import save_checkpoint
-from nanoemox.synth import write_feature_shards
+
+from helpers import write_feature_shards
 
 TRAIN_SETTINGS = [
     "train.phases.1-speech.datasets.mer=[meld]",

@@ -12,7 +12,8 @@ from nanoemox.cli.extract import main as extract_main
 from nanoemox.config import load_config
 from nanoemox.shards.index import read_index
 from nanoemox.shards.reader import iter_split
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 CLIPS = [
     {"seconds": 2.0},  # dia0_utt0

@@ -8,8 +8,9 @@ from itertools import islice
 import pytest
 
 from nanoemox.config import load_config
-from nanoemox.synth import write_feature_shards
 from nanoemox.train.data import Source, SourceStream, TaskMixer, phase_sources
+
+from helpers import write_feature_shards
 
 
 @pytest.fixture(scope="module")
