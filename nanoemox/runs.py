@@ -23,8 +23,9 @@ from nanoemox.config import CONFIG_FILE
 from nanoemox.errors import NanoEmoXError
 from nanoemox.fileio import storage
 from nanoemox.fileio.files import read_json
+from nanoemox.train.stages import STAGE_PHASES
 
-STAGES = ("phase1-speech", "phase1-visual", "phase2", "phase3", "joint")  # stage folder names
+STAGES = tuple(STAGE_PHASES)  # stage folder names
 STAGE_PREFERENCE = ("phase3", "joint", "phase2", "phase1-visual", "phase1-speech")  # most advanced first
 HEADS_FILE = "heads.safetensors"
 LORA_DIR = "lora"
