@@ -31,6 +31,7 @@ from texts import realistic_record
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
 
 from nanoemox.config import PipelineConfig, cached_layers, load_config
+from nanoemox.datasets.record import Record
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.model.inputs import OverLength, encode_for_generation, training_ids
 from nanoemox.model.nanoemox import NanoEmoX
@@ -146,11 +147,12 @@ def random_features(cfg: PipelineConfig, batch: int, device: str) -> ModalityFea
     ).to(device)
 
 
-def examples(cfg: PipelineConfig, count: int, seed: int, tasks: dict[str, float]) -> list[tuple[str, dict]]:
+def examples(cfg: PipelineConfig, count: int, seed: int, tasks: dict[str, float]) -> list[tuple[str, Record]]:
     """(task, record) pairs drawn with the tasks' weights, texts of realistic lengths."""
     rng = random.Random(seed)
     drawn = rng.choices(list(tasks), list(tasks.values()), k=count)
-    return [(task, realistic_record(TASK_DATASET[task], "train", seed * count + i, i)) for i, task in enumerate(drawn)]
+    stored = [realistic_record(TASK_DATASET[task], "train", seed * count + i, i) for i, task in enumerate(drawn)]
+    return [(task, Record.from_dict(record)) for task, record in zip(drawn, stored, strict=True)]
 
 
 def length(model: NanoEmoX, prompt: str, answer: str, max_length: int) -> float:

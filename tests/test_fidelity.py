@@ -189,7 +189,7 @@ def test_the_preset_draws_the_published_phase3_mix_per_task_and_dataset(tmp_path
         write_feature_shards(tmp_path, dataset, "train", cfg, count, make_record=_with_eri_reasons)
     draws = 5000
     mixer = TaskMixer(phase_sources(tmp_path, cfg, "3"), seed=0, buffer=4)
-    counts = Counter((task, sample.record["dataset"]) for task, sample in islice(mixer, draws))
+    counts = Counter((task, sample.record.dataset) for task, sample in islice(mixer, draws))
     published = {
         ("mer", "avamerg"): 0.1,
         ("ov-mer", "mer-caption+"): 0.1,
@@ -240,8 +240,9 @@ def test_the_published_learning_rate_curve():
     assert [lr(paper, s) for s in (0, 500, 1000, 15000)] == pytest.approx([0.0, 1.5e-4, 3e-4, 1e-4], rel=1e-6)
 
 
-def _prompt_and_answer(cfg, record: dict, present: list[str]) -> tuple[str, str]:
-    counts = token_counts(cfg.model)
+def _prompt_and_answer(cfg, stored: dict, present: list[str]) -> tuple[str, str]:
+    """The prompt and answer of a record as a shard stores it (read back as a Record)."""
+    counts, record = token_counts(cfg.model), Record.from_dict(stored)
     return prompt_for("mer", record, present, counts), answer_for("mer", record)
 
 

@@ -69,7 +69,7 @@ def load_model(cfg: PipelineConfig, checkpoint: str | Path, device: str) -> Nano
 def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[ShardSample], device: str) -> list[dict]:
     """One prediction line per sample, all for `task`; MER-UniBench datasets may be asked the open question."""
     score = cfg.score
-    asked = [asked_task(task, sample.record["dataset"], score.unibench_question) for sample in samples]
+    asked = [asked_task(task, sample.record.dataset, score.unibench_question) for sample in samples]
     batch = generation_batch(model, asked, samples)
     answers = model.generate_answers(
         batch.text.input_ids.to(device),
@@ -82,10 +82,10 @@ def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[S
     )
     rows = []
     for sample, question, answer in zip(samples, asked, answers, strict=True):
-        dataset = sample.record["dataset"]
+        dataset = sample.record.dataset
         rows.append(
             {
-                "id": sample.record["id"],
+                "id": sample.record.id,
                 "dataset": dataset,
                 "task": task,
                 "prompt_id": prompt_id(question, dataset),
@@ -126,7 +126,7 @@ def json_object(line: str) -> dict:
 
 
 def pending(samples: Iterable[ShardSample], task: str, done: Done) -> Iterator[ShardSample]:
-    return (s for s in samples if (s.record["dataset"], s.record["id"], task) not in done)
+    return (s for s in samples if (s.record.dataset, s.record.id, task) not in done)
 
 
 def skipped(done: Done, dataset: str, tasks: list[str]) -> int:

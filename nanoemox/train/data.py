@@ -29,7 +29,6 @@ from nanoemox.model.batching import TrainingExample
 from nanoemox.shards.index import INDEX_FILE
 from nanoemox.shards.reader import DECODER, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.shards.sample import ShardSample
-from nanoemox.tasks import has_labels
 
 log = logging.getLogger(__name__)
 SKIPPED = "%s: clip %s has non-finite %s features (NaN or inf); skipped, re-extract it"
@@ -95,7 +94,7 @@ def usable(sample: ShardSample) -> bool:
     """False (and a warning naming the clip) for a clip with non-finite features."""
     bad = non_finite(sample)
     if bad:
-        log.warning(SKIPPED, sample.record["dataset"], sample.record["id"], bad)
+        log.warning(SKIPPED, sample.record.dataset, sample.record.id, bad)
     return not bad
 
 
@@ -128,11 +127,11 @@ class SourceStream:
         """The next stored sample with finite features; a clip with NaN or inf features is named once, skipped."""
         for _ in range(self.source.size + 1):  # more than one epoch of this rank's samples
             sample = self._next_stored()
-            if sample.record["id"] in self.named:
+            if sample.record.id in self.named:
                 continue
             if usable(sample):
                 return sample
-            self.named.add(sample.record["id"])
+            self.named.add(sample.record.id)
         raise NanoEmoXError(f"{self.source.dataset}: every clip has non-finite features; re-extract its shards")
 
     def _next_stored(self) -> ShardSample:
@@ -161,7 +160,7 @@ class TaskMixer:
         while True:
             index = self.rng.choices(range(len(self.sources)), weights)[0]
             sample = next(self.streams[index])
-            if has_labels(self.sources[index].task, sample.record["labels"]):
+            if self.sources[index].task in sample.record.labels.tasks():
                 yield self.sources[index].task, sample
 
     def state(self) -> dict[str, Any]:
@@ -225,7 +224,7 @@ class LengthGroupedBatches:
             more = list(itertools.islice(self.examples, self.batch_size * self.window - len(drawn)))
             for (task, sample), tokenized in zip(more, self.tokenize(more), strict=True):
                 if tokenized is None:
-                    self.skipped.append(f"{task} {sample.record.get('dataset')}/{sample.record.get('id', sample.key)}")
+                    self.skipped.append(f"{task} {sample.record.dataset}/{sample.record.id}")
                     in_a_row += 1
                 else:
                     drawn.append(tokenized)
@@ -295,6 +294,6 @@ def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, Sh
     examples = []
     for source in sources:
         samples = (to_sample(DECODER(raw)) for raw in all_samples(list(source.urls)))
-        fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]) and usable(s))
+        fitting = ((source.task, s) for s in samples if source.task in s.record.labels.tasks() and usable(s))
         examples += itertools.islice(fitting, limit)
     return examples
