@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import torch
-from results import CpuByRole, PeakMemory, update_section
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
 
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
@@ -25,7 +27,9 @@ from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.job import ExtractOptions, run_extract
 from nanoemox.extract.stages import DecodeStage
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
+from results import CpuByRole, PeakMemory, update_section
 
 
 def rate(count: int, seconds: float) -> float:

@@ -18,9 +18,10 @@ import time
 import numpy as np
 import skimage.data
 import torch
-from results import update_section
 
 from nanoemox.extract.faces import FaceCropper
+
+from results import update_section
 
 FRAME = (360, 640)  # height, width
 HEIGHTS = (24, 36, 54, 80, 120, 180)  # face box heights in the frame

@@ -14,11 +14,12 @@ import time
 
 import torch
 from gpu_bench import RANDOM_INIT, phase3_batch
-from results import update_section
 
 from nanoemox.config import load_config
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
+
+from results import update_section
 
 
 def step_seconds(model: NanoEmoX, batch, with_heads: bool, steps: int) -> float:

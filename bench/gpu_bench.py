@@ -18,24 +18,31 @@ import gc
 import math
 import random
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
-from results import update_section
 from texts import realistic_record
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from nanoemox.config import PipelineConfig, cached_layers, load_config
+from nanoemox.datasets.record import Record
 from nanoemox.extract.features import FeatureEncoder
-from nanoemox.model.inputs import OverLength, encode_for_generation, encode_for_training, training_ids
+from nanoemox.model.inputs import OverLength, encode_for_generation, training_ids
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
 from nanoemox.shards.sample import ModalityFeatures
 from nanoemox.tasks import answer_for, prompt_for
 from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches
 from nanoemox.train.stages import Stage
+
+from helpers import encode_for_training, generate_texts
+from results import update_section
 
 RANDOM_INIT = [f"model.encoders.{name}.init=random" for name in ("clip", "hubert", "face")] + ["model.lm.init=random"]
 PEAK_BF16_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "4090": 165e12}
@@ -140,11 +147,12 @@ def random_features(cfg: PipelineConfig, batch: int, device: str) -> ModalityFea
     ).to(device)
 
 
-def examples(cfg: PipelineConfig, count: int, seed: int, tasks: dict[str, float]) -> list[tuple[str, dict]]:
+def examples(cfg: PipelineConfig, count: int, seed: int, tasks: dict[str, float]) -> list[tuple[str, Record]]:
     """(task, record) pairs drawn with the tasks' weights, texts of realistic lengths."""
     rng = random.Random(seed)
     drawn = rng.choices(list(tasks), list(tasks.values()), k=count)
-    return [(task, realistic_record(TASK_DATASET[task], "train", seed * count + i, i)) for i, task in enumerate(drawn)]
+    stored = [realistic_record(TASK_DATASET[task], "train", seed * count + i, i) for i, task in enumerate(drawn)]
+    return [(task, Record.from_dict(record)) for task, record in zip(drawn, stored, strict=True)]
 
 
 def length(model: NanoEmoX, prompt: str, answer: str, max_length: int) -> float:
@@ -239,7 +247,7 @@ def bench_generation(model, cfg, device: str, task: str, batch: int, new_tokens:
 
     def step() -> None:
         with torch.inference_mode():
-            model.generate(ids, mask, features, new_tokens)
+            generate_texts(model, ids, mask, features, new_tokens)
 
     seconds, _, _ = timed(step, 1, device, warmup=0)
     return batch / seconds

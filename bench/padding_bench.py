@@ -10,19 +10,24 @@ max_length 1024; records with texts of realistic lengths (bench/texts.py).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from collections import Counter
 from itertools import islice
+from pathlib import Path
 
 import torch
-from results import update_section
 from texts import realistic_record
 
-from nanoemox.batching import training_examples
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from nanoemox.config import load_config
+from nanoemox.model.batching import training_examples
 from nanoemox.model.nanoemox import NanoEmoX
-from nanoemox.synth import write_feature_shards
 from nanoemox.train.data import LengthGroupedBatches, TaskMixer, phase_sources
+
+from helpers import write_feature_shards
+from results import update_section
 
 FULL_PROMPTS = ["model.heads.qformer.num_queries=32", "model.lm.max_length=1024"]
 PHASE3 = [

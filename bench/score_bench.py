@@ -8,22 +8,26 @@ one clip at a time and in batches (left-padded batched generation), with clips s
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 import torch
-from results import update_section
 from texts import realistic_record
 
-from nanoemox.batching import generation_batch
-from nanoemox.cluster import start_ray
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from nanoemox.config import load_config
+from nanoemox.model.batching import generation_batch
 from nanoemox.model.checkpoint import save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
+from nanoemox.runtime.cluster import start_ray
 from nanoemox.score.job import batches, score_in_process, score_on_ray
 from nanoemox.shards.reader import iter_split
-from nanoemox.synth import write_feature_shards
 from nanoemox.tasks import asked_task
+
+from helpers import write_feature_shards
+from results import update_section
 
 # task -> the dataset it is scored on: short labels, a candidate choice, a long chain of empathy + reply
 TASKS = {"mer": "meld", "mir": "mintrec", "erg": "avamerg"}

@@ -5,13 +5,18 @@ and dialogues sized like AvaMERG's. Words come from the tiny tokenizer's vocabul
 
 from __future__ import annotations
 
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from nanoemox.datasets.labels import EMOTIONS
 from nanoemox.model.tiny_tokenizer import WORDS
-from nanoemox.synth import synthetic_record
+
+from helpers import synthetic_record
 
 VOCABULARY = WORDS.split()
 SUBTITLE_WORDS = {"meld": (1, 17), "mer-caption+": (4, 16), "mintrec": (3, 20), "avamerg": (5, 20)}

@@ -1,5 +1,5 @@
 """CPU threads on a shared machine: a short tiny training alone and beside two busy CPU loops (another job on the
-same cores), with the thread policy (nanoemox/threads.py) and with torch's default of one thread per core; then
+same cores), with the thread policy (nanoemox/runtime/threads.py) and with torch's default of one thread per core; then
 where intra-op threads pay: a training step and a generation step, tiny and full width, on 1 thread and on all.
 
     .venv/bin/python bench/threads_bench.py --steps 40
@@ -10,22 +10,27 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from gpu_bench import RANDOM_INIT, phase3_batch
-from results import update_section
 
 from nanoemox.config import load_config
 from nanoemox.extract.job import ExtractOptions, run_extract
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
-from nanoemox.synth import write_meld_corpus
-from nanoemox.threads import available_cpus
+from nanoemox.runtime.threads import available_cpus
 from nanoemox.train.loop import Distributed, train_stage
 from nanoemox.train.stages import plan_stages
+
+from helpers import write_meld_corpus
+from results import update_section
 
 PHASE = ["train.phases.1-speech.datasets={mer: [meld]}", "train.log_every=1000", "train.save_every=1000"]
 
@@ -161,8 +166,8 @@ Where intra-op threads pay, alone (ms; a ratio above 1 means all {cpus} threads 
 |---|---|---|---|
 {width_table}
 
-The policy (`runtime.threads: null`, nanoemox/threads.py): one thread below an LM width of 1024 (the tiny preset is
-64), every available CPU from there on (the full preset, 1536); `--threads` or `runtime.threads` sets it,
+The policy (`runtime.threads: null`, nanoemox/runtime/threads.py): one thread below an LM width of 1024 (the tiny
+preset is 64), every available CPU from there on (the full preset, 1536); `--threads` or `runtime.threads` sets it,
 OMP_NUM_THREADS is honoured.
 """
     update_section("threads", body)

@@ -8,24 +8,28 @@ every step), all with the same model and the same phase-3 step.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
 
 import torch
-from results import update_section
 
-from nanoemox.batching import collate_training, training_batch, training_examples
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' helpers
+
 from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
 from nanoemox.extract.encode import EncodeStage, encoded_samples
 from nanoemox.extract.job import ExtractOptions, run_extract
 from nanoemox.extract.stages import DecodeStage
+from nanoemox.model.batching import collate_training, training_examples
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import set_trainable
-from nanoemox.synth import write_meld_corpus
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources
+
+from helpers import training_batch, write_meld_corpus
+from results import update_section
 
 PHASE = ["train.phases.3.tasks={mer: 1}", "train.phases.3.datasets={mer: [meld]}", "extract.num_cpus=2"]
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import yaml
 
-from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml, yaml_problem
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_yaml, yaml_problem
 
 DEFAULT_CONFIG = (Path(__file__).parent / "pipeline.yaml").resolve()  # the package file links to the repository root's
 MODALITIES = ("speech", "visual", "face", "fusion")
@@ -288,7 +288,7 @@ class StorageConfig:
 
 @dataclass
 class RuntimeConfig:
-    """How a process runs, not what it computes: torch's CPU threads (null: sized by nanoemox.threads)."""
+    """How a process runs, not what it computes: torch's CPU threads (null: sized by nanoemox.runtime.threads)."""
 
     threads: int | None
 
@@ -383,11 +383,6 @@ def _upgrade_saved(raw: dict[str, Any]) -> None:
 def _preset_names(name: str) -> list[str]:
     """`tiny,published-code` -> the overlays to apply in order."""
     return [part.strip() for part in str(name).split(",") if part.strip()] or ["full"]
-
-
-def config_from_dict(data: dict[str, Any], source: str = "<saved config>") -> PipelineConfig:
-    """Rebuild a config saved beside an output (it is validated again)."""
-    return _check(_build(PipelineConfig, data, "", Path(source)), Path(source))
 
 
 def config_yaml(cfg: PipelineConfig) -> str:

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.config import CONFIG_FILE
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_json
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_json
+from nanoemox.train.stages import STAGE_PHASES
 
-STAGES = ("phase1-speech", "phase1-visual", "phase2", "phase3", "joint")  # stage folder names
+STAGES = tuple(STAGE_PHASES)  # stage folder names
 STAGE_PREFERENCE = ("phase3", "joint", "phase2", "phase1-visual", "phase1-speech")  # most advanced first
 HEADS_FILE = "heads.safetensors"
 LORA_DIR = "lora"

@@ -6,10 +6,9 @@ Shared by training (prompt + answer) and scoring (prompt only), so both ask the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from nanoemox.datasets.labels import EMOTIONS, INTENTS
-from nanoemox.datasets.record import EmpathyChain
+from nanoemox.datasets.record import Record
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.prompts import PromptTemplates, build_answer, build_prompt
 
@@ -20,19 +19,6 @@ MER_WITHOUT_CANDIDATES = ("m3ed",)
 # MER asked in the dialogue frame about the speaker's emotion, as the published code asks AvaMERG
 # (avamerg_dataset.py:198-205, base_dataset.py:438-451, func_get_qa_emotion_recognition)
 MER_IN_DIALOGUE = ("avamerg",)
-
-
-def has_labels(task: str, labels: Mapping[str, Any]) -> bool:
-    """Whether a record's labels (as stored in shards) can train `task`."""
-    key = {
-        "mer": "emotion",
-        "ov-mer": "ov_emotions",
-        "msa": "sentiment",
-        "mir": "intent",
-        "eri": "reason",
-        "erg": "empathy",
-    }
-    return labels.get(key[task]) is not None
 
 
 def candidates(task: str, dataset: str) -> list[str] | None:
@@ -62,7 +48,7 @@ def check_askable(task: str, dataset: str) -> None:
 
 def prompt_for(
     task: str,
-    record: Mapping[str, Any],
+    record: Record,
     present: Sequence[str],
     token_counts: Mapping[str, int],
     variant: int = 0,
@@ -70,17 +56,17 @@ def prompt_for(
 ) -> str:
     """The prompt for `task` on a stored record; `present` lists the modalities the clip has; `variant` picks
     the question variant."""
-    dialogue = [(t["speaker"], t["utterance"]) for t in record.get("dialogue") or []]
+    dialogue = [(turn.speaker, turn.utterance) for turn in record.dialogue]
     return build_prompt(
         task,
         present,
         token_counts,
-        record.get("subtitle", ""),
-        candidates(task, record["dataset"]),
+        record.subtitle,
+        candidates(task, record.dataset),
         dialogue,
         variant,
         prompts,
-        question_key(task, record["dataset"]),
+        question_key(task, record.dataset),
     )
 
 
@@ -97,19 +83,18 @@ def prompt_id(task: str, dataset: str) -> str:
     return f"{task}-candidates" if candidates(task, dataset) else task
 
 
-def answer_for(task: str, record: Mapping[str, Any]) -> str:
+def answer_for(task: str, record: Record) -> str:
     """The training target for `task` from a stored record's labels."""
-    labels = record["labels"]
-    empathy = EmpathyChain(**labels["empathy"]) if labels.get("empathy") else None
-    question = question_key(task, record["dataset"])
+    labels, empathy = record.labels, record.labels.empathy
+    question = question_key(task, record.dataset)
     # in the dialogue frame the answer names the speaker emotion as annotated, the word the ERG chain says
-    emotion = empathy.emotion if question == "mer-dialogue" and empathy else labels.get("emotion")
+    emotion = empathy.emotion if question == "mer-dialogue" and empathy else labels.emotion
     return build_answer(
         task,
         emotion=emotion,
-        emotions=labels.get("ov_emotions"),
-        intent=labels.get("intent"),
-        reason=labels.get("reason"),
+        emotions=labels.ov_emotions,
+        intent=labels.intent,
+        reason=labels.reason,
         empathy=empathy,
         question=question,
     )

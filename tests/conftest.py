@@ -14,9 +14,11 @@ import torch
 
 from nanoemox.config import PipelineConfig, cached_layers, load_config
 from nanoemox.model import NanoEmoX, present_modalities
-from nanoemox.model.inputs import TextBatch, encode_for_training
+from nanoemox.model.inputs import TextBatch
 from nanoemox.model.prompts import build_prompt
 from nanoemox.shards.sample import ModalityFeatures
+
+from helpers import encode_for_training
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from nanoemox.cli.train import main as train_main
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 pytestmark = pytest.mark.cluster
 BIN = Path(sys.executable).parent

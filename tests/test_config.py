@@ -6,7 +6,7 @@ import yaml
 import nanoemox
 from nanoemox.cli.common import run
 from nanoemox.cli.main import main as cli_main
-from nanoemox.config import DEFAULT_CONFIG, ConfigError, config_from_dict, diff_configs, load_config, save_config
+from nanoemox.config import DEFAULT_CONFIG, ConfigError, diff_configs, load_config, save_config
 from nanoemox.errors import NanoEmoXError
 
 
@@ -110,7 +110,7 @@ def test_unknown_preset_and_missing_file(tmp_path):
 def test_saved_config_round_trips_and_diffs(tmp_path):
     cfg = load_config(preset="tiny")
     path = save_config(cfg, tmp_path)
-    again = config_from_dict(yaml.safe_load(Path(path).read_text()))
+    again = load_config(path)
     assert again == cfg
     other = load_config(preset="tiny", overrides=["model.lora.r=4"])
     assert diff_configs(cfg.to_dict(), other.to_dict()) == ["model.lora.r: 8 != 4"]

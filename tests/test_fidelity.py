@@ -9,21 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.cli.train import main
 from nanoemox.config import ConfigError, load_config
 from nanoemox.datasets.record import EmpathyChain, Labels, Record, Turn
 from nanoemox.encoders.facexformer import build_face_encoder
 from nanoemox.errors import NanoEmoXError
+from nanoemox.model.batching import collate_training, training_examples
 from nanoemox.model.inputs import IGNORE_INDEX, bos_id
 from nanoemox.model.nanoemox import token_counts
 from nanoemox.model.prompts import ANSWER_END
-from nanoemox.synth import synthetic_record, write_feature_shards
 from nanoemox.tasks import answer_for, prompt_for
 from nanoemox.train.data import LengthGroupedBatches, TaskMixer, dataset_shares, phase_sources
 from nanoemox.train.optim import lr_factor
 
 from conftest import make_model
+from helpers import synthetic_record, training_batch, write_feature_shards
 
 PUBLISHED = "tiny,published-code"
 JOINT = [
@@ -189,7 +189,7 @@ def test_the_preset_draws_the_published_phase3_mix_per_task_and_dataset(tmp_path
         write_feature_shards(tmp_path, dataset, "train", cfg, count, make_record=_with_eri_reasons)
     draws = 5000
     mixer = TaskMixer(phase_sources(tmp_path, cfg, "3"), seed=0, buffer=4)
-    counts = Counter((task, sample.record["dataset"]) for task, sample in islice(mixer, draws))
+    counts = Counter((task, sample.record.dataset) for task, sample in islice(mixer, draws))
     published = {
         ("mer", "avamerg"): 0.1,
         ("ov-mer", "mer-caption+"): 0.1,
@@ -240,8 +240,9 @@ def test_the_published_learning_rate_curve():
     assert [lr(paper, s) for s in (0, 500, 1000, 15000)] == pytest.approx([0.0, 1.5e-4, 3e-4, 1e-4], rel=1e-6)
 
 
-def _prompt_and_answer(cfg, record: dict, present: list[str]) -> tuple[str, str]:
-    counts = token_counts(cfg.model)
+def _prompt_and_answer(cfg, stored: dict, present: list[str]) -> tuple[str, str]:
+    """The prompt and answer of a record as a shard stores it (read back as a Record)."""
+    counts, record = token_counts(cfg.model), Record.from_dict(stored)
     return prompt_for("mer", record, present, counts), answer_for("mer", record)
 
 

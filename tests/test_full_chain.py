@@ -6,7 +6,8 @@ from nanoemox.cli.eval import main as eval_main
 from nanoemox.cli.extract import main as extract_main
 from nanoemox.cli.score import main as score_main
 from nanoemox.cli.train import main as train_main
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 EMOTIONS = ["joy", "anger", "sadness", "neutral"]
 

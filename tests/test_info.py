@@ -2,7 +2,7 @@ import json
 
 from nanoemox.cli.main import main
 from nanoemox.config import load_config
-from nanoemox.info import parameter_report
+from nanoemox.model.info import parameter_report
 
 
 def test_full_counts_match_the_published_encoders_and_lm():

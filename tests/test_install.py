@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from nanoemox.synth import write_meld_corpus
+from helpers import write_meld_corpus
 
 pytestmark = pytest.mark.install
 REPO = Path(__file__).resolve().parent.parent

@@ -10,6 +10,7 @@ from nanoemox.model.inputs import IGNORE_INDEX, encode_for_generation
 from nanoemox.model.prompts import build_answer, build_prompt
 
 from conftest import make_features, make_model, text_batch
+from helpers import generate_texts
 
 
 def test_placeholder_count_equals_modality_tokens(tiny_model, tiny_cfg):
@@ -84,14 +85,14 @@ def test_batched_greedy_generation_matches_single(tiny_cfg):
     ]
     batch = encode_for_generation(model.tokenizer, prompts, 512)
     assert (batch.attention_mask[:, 0] == 0).any()  # left padded
-    both = model.generate(batch.input_ids, batch.attention_mask, features, max_new_tokens=6)
+    both = generate_texts(model, batch.input_ids, batch.attention_mask, features, max_new_tokens=6)
     for i in range(2):
         one = encode_for_generation(model.tokenizer, [prompts[i]], 512)
         row = dataclasses.replace(
             features, **{f: getattr(features, f)[i : i + 1] for f in features.__dataclass_fields__}
         )
-        assert model.generate(one.input_ids, one.attention_mask, row, max_new_tokens=6) == [both[i]]
-    sampled = model.generate(batch.input_ids, batch.attention_mask, features, 6, do_sample=True, top_p=0.9)
+        assert generate_texts(model, one.input_ids, one.attention_mask, row, max_new_tokens=6) == [both[i]]
+    sampled = generate_texts(model, batch.input_ids, batch.attention_mask, features, 6, do_sample=True, top_p=0.9)
     assert len(sampled) == 2 and all(isinstance(s, str) for s in sampled)
 
 
@@ -115,7 +116,7 @@ def test_model_learns_to_answer(tiny_cfg):
     assert losses[-1] < 0.1 * losses[0]
     model.eval()
     gen = encode_for_generation(model.tokenizer, prompts, 512)
-    assert model.generate(gen.input_ids, gen.attention_mask, features, max_new_tokens=20) == [answer]
+    assert generate_texts(model, gen.input_ids, gen.attention_mask, features, max_new_tokens=20) == [answer]
 
 
 ABLATIONS = [

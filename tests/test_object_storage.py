@@ -14,7 +14,8 @@ from nanoemox.cli.eval import main as eval_main
 from nanoemox.cli.extract import main as extract_main
 from nanoemox.cli.score import main as score_main
 from nanoemox.cli.train import main as train_main
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 pytest.importorskip("moto.server")
 s3fs = pytest.importorskip("s3fs")
@@ -108,7 +109,7 @@ def shards(s3, corpus):
         stuck.write_bytes(content)
     published = read_json(s3, index)["total"] if s3.exists(index) else 0
     assert extract_main([*argv, "--shard-size", "2"]) == 0
-    from nanoemox import storage
+    from nanoemox.fileio import storage
 
     with storage.object_lock(f"{url}/meld/train", "another extraction"), pytest.raises(storage.StorageError):
         extract_main([*argv, "--shard-size", "2"])  # a second job on the same split is refused
@@ -186,7 +187,7 @@ def test_training_killed_on_s3_resumes_without_missing_or_repeated_steps(s3, sha
 
 
 def test_a_second_writer_on_s3_is_refused_until_the_lock_is_released_or_abandoned(s3):
-    from nanoemox import storage
+    from nanoemox.fileio import storage
 
     output = f"s3://{BUCKET}/locked/meld/test"
     storage.configure(lock_stale_s=4.0)

@@ -2,7 +2,7 @@
 
 import io
 
-from nanoemox.progress import progress
+from nanoemox.runtime.progress import progress
 
 
 class Terminal(io.StringIO):

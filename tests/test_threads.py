@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nanoemox.config import ConfigError, load_config
-from nanoemox.threads import WIDE, available_cpus, cgroup_cpu_limit, choose_threads, use_threads
+from nanoemox.runtime.threads import WIDE, available_cpus, cgroup_cpu_limit, choose_threads, use_threads
 
 
 def cgroup(root: Path, folder: str, **files: str) -> None:
@@ -49,7 +49,7 @@ def test_threads_follow_the_flag_then_omp_then_the_model_width(monkeypatch):
 
 
 def test_available_cpus_follow_the_affinity_mask():
-    code = "import os; os.sched_setaffinity(0, {0}); import nanoemox.threads as t; print(t.available_cpus())"
+    code = "import os; os.sched_setaffinity(0, {0}); import nanoemox.runtime.threads as t; print(t.available_cpus())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "1"
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from nanoemox.synth import write_meld_corpus
+from helpers import write_meld_corpus
 
 
 def extract(tmp_path, *args: str) -> subprocess.CompletedProcess:

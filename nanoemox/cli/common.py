@@ -7,9 +7,9 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 
-from nanoemox import storage
 from nanoemox.config import PipelineConfig, load_config
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:

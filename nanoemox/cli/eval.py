@@ -6,11 +6,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from nanoemox import storage
 from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
 from nanoemox.config import EvalConfig, load_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_text, writing
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text, writing
 
 TASKS = ("mer", "ov-mer", "msa", "mir", "eri", "erg")
 
@@ -127,37 +127,16 @@ def eval_settings(args: argparse.Namespace, section: EvalConfig) -> EvalConfig:
 def score_files(args: argparse.Namespace) -> int:
     """`mer`, `ov-mer`, `eri`: another system's files, replies cached beside its predictions."""
     from nanoemox.eval import csv_scoring
-    from nanoemox.eval.llm import ChatClient
+    from nanoemox.eval.llm import eval_clients
 
     settings = eval_settings(args, config_from_args(args).eval)
     cache = Path(args.pred).parent / "llm-cache" if settings.cache else None
-    common = {"concurrency": settings.llm_concurrency, "timeout_s": settings.request_timeout_s, "cache_dir": cache}
+    extractor, judge = eval_clients(settings, cache)
     if args.command == "eri":
-        if not settings.judge_url:
+        if judge is None:
             raise NanoEmoXError("eri needs an LLM judge: pass --judge-url (an OpenAI-compatible endpoint)")
-        judge = ChatClient(
-            settings.judge_url,
-            settings.judge_model,
-            settings.api_key_env,
-            temperature=settings.judge_temperature,
-            name="judge",
-            **common,
-        )
         result = csv_scoring.score_eri_csv(args.gt, args.pred, judge, settings.judge_prompts)
     else:
-        extractor = None
-        if settings.extractor_url:
-            extractor = ChatClient(
-                settings.extractor_url,
-                settings.extractor_model,
-                settings.api_key_env,
-                temperature=settings.extractor_temperature,
-                top_p=settings.extractor_top_p,
-                repetition_penalty=settings.extractor_repetition_penalty,
-                max_tokens=settings.extractor_max_tokens,
-                name="extractor",
-                **common,
-            )
         score = csv_scoring.score_mer_csv if args.command == "mer" else csv_scoring.score_ov_mer_csv
         result = score(args.gt, args.pred, args.wheel_dir, extractor)
     if args.json:

@@ -11,7 +11,7 @@ from nanoemox.config import TASKS, config_yaml, init_config
 from nanoemox.datasets import DATASETS, open_dataset, reader_class
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
+from nanoemox.fileio.files import writing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         return reproduce.command(args)
     if args.command == "info":
-        from nanoemox.info import format_report, parameter_report
+        from nanoemox.model.info import format_report, parameter_report
 
         report = parameter_report(config_from_args(args))
         if args.json:

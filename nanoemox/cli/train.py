@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nanoemox import storage
 from nanoemox.cli.common import add_config_args, add_threads_arg, config_from_args, run
+from nanoemox.fileio import storage
+from nanoemox.train.stages import STRATEGIES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,9 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--phase", choices=["1", "2", "3"], help="one phase (2 starts from phase 1's heads, 3 from 2's)"
     )
     parser.add_argument("--branch", choices=["speech", "visual"], help="with --phase 1: one branch only")
-    parser.add_argument(
-        "--strategy", default="p2e", choices=["p2e", "joint", "reverse"], help="curriculum (default p2e)"
-    )
+    parser.add_argument("--strategy", default="p2e", choices=STRATEGIES, help="curriculum (default p2e)")
     parser.add_argument(
         "--run",
         "--run-name",

@@ -9,9 +9,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nanoemox import files
 from nanoemox.datasets.record import Record
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import files
 
 SPLIT_NAMES = {"train": "train", "val": "dev", "valid": "dev", "dev": "dev", "test": "test"}  # as releases write them
 

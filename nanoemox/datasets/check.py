@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from nanoemox.datasets.base import DatasetReader
 from nanoemox.datasets.labels import vocabulary
-from nanoemox.progress import progress
+from nanoemox.runtime.progress import progress
 
 
 @dataclass

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nanoemox.progress import progress
-from nanoemox.synth import voice, write_clip
+from nanoemox.demo.media import voice, write_clip
+from nanoemox.runtime.progress import progress
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from transformers import CLIPVisionConfig, CLIPVisionModel
 
 from nanoemox.config import ClipConfig
-from nanoemox.hub import load_pretrained
+from nanoemox.runtime.hub import load_pretrained
 
 
 def clip_config(cfg: ClipConfig) -> CLIPVisionConfig:

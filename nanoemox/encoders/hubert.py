@@ -4,7 +4,7 @@ from transformers import HubertConfig as HFHubertConfig
 from transformers import HubertModel
 
 from nanoemox.config import HubertConfig
-from nanoemox.hub import load_pretrained
+from nanoemox.runtime.hub import load_pretrained
 
 
 def hubert_config(cfg: HubertConfig) -> HFHubertConfig:

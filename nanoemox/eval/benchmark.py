@@ -10,21 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.config import EvalConfig
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.record import Labels
 from nanoemox.eval.erg import erg_scores
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.judge import judge_eri, judge_protocol
-from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emotions_llm
+from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, eval_clients, extract_emotions_llm
 from nanoemox.eval.mir import mir_scores
 from nanoemox.eval.msa import msa_scores, sentiment_llm, wheel_polarity
 from nanoemox.eval.parse import parse_emotions, parse_intent
 from nanoemox.eval.pool import CallStats
 from nanoemox.eval.published_rules import published_scores
 from nanoemox.eval.wheel import EmotionWheels
-from nanoemox.files import read_text
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text
 from nanoemox.tasks import candidates
 
 EMOTION_TASKS = ("mer", "ov-mer", "msa")  # answers are lists of emotion words
@@ -104,29 +104,7 @@ class Scorer:
         wheel_dir = wheel_dir or cfg.wheel_dir
         self.wheels = EmotionWheels.load(wheel_dir) if wheel_dir else None
         self.cfg, self.reparse = cfg, reparse
-        llm = {"concurrency": cfg.llm_concurrency, "timeout_s": cfg.request_timeout_s, "cache_dir": cache_dir}
-        self.extractor = (
-            ChatClient(
-                cfg.extractor_url,
-                cfg.extractor_model,
-                cfg.api_key_env,
-                temperature=cfg.extractor_temperature,
-                top_p=cfg.extractor_top_p,
-                repetition_penalty=cfg.extractor_repetition_penalty,
-                max_tokens=cfg.extractor_max_tokens,
-                name="extractor",
-                **llm,
-            )
-            if cfg.extractor_url
-            else None
-        )
-        self.judge = (
-            ChatClient(
-                cfg.judge_url, cfg.judge_model, cfg.api_key_env, temperature=cfg.judge_temperature, name="judge", **llm
-            )
-            if cfg.judge_url
-            else None
-        )
+        self.extractor, self.judge = eval_clients(cfg, cache_dir)
 
     def emotions(self, rows: dict[str, dict], ids: list[str], draw: int | None) -> dict[str, list[str]]:
         """Each id's predicted emotion words: the LLM extractor's `draw`-th reading, or our parser's (draw None)."""

@@ -23,7 +23,7 @@ from nanoemox.eval.errors import EvalError
 from nanoemox.eval.judge import judge_eri, judge_protocol
 from nanoemox.eval.llm import EXTRACTOR_PROMPT_VERSION, ChatClient, extract_emotions_llm
 from nanoemox.eval.wheel import EmotionWheels, split_label_list
-from nanoemox.files import read_text
+from nanoemox.fileio.files import read_text
 
 MAX_LISTED = 5
 PROTOCOL = "MER-UniBench emotion wheels on the CSV's open-set labels as given (extracted by the system's own run)"

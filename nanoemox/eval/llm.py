@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from nanoemox.config import EvalConfig
 from nanoemox.eval.pool import CallStats, Endpoint, LLMError, Pacing, RequestPool, redact
 from nanoemox.eval.wheel import split_label_list
-from nanoemox.progress import progress
+from nanoemox.runtime.progress import progress
 
 EXTRACTOR_PROMPT_VERSION = "affectgpt-reason-to-openset-v1"
 HOST_NAME = re.compile(r"[\w.\-\[\]:%]+")  # what may stand between // (or @) and the port
@@ -243,3 +244,28 @@ def _listed_emotions(reply: str) -> list[str]:
     start, end = reply.find("["), reply.find("]", reply.find("[") + 1)
     listed = reply[start : end + 1] if start != -1 and end != -1 else reply
     return list(dict.fromkeys(word.lower() for word in split_label_list(listed)))
+
+
+def eval_clients(cfg: EvalConfig, cache_dir: Path | None) -> tuple[ChatClient | None, ChatClient | None]:
+    """The configured label extractor and ERI judge (None where no endpoint is set), sharing the concurrency,
+    timeout and reply cache of `eval`."""
+    common = {"concurrency": cfg.llm_concurrency, "timeout_s": cfg.request_timeout_s, "cache_dir": cache_dir}
+    extractor = None
+    if cfg.extractor_url:
+        extractor = ChatClient(
+            cfg.extractor_url,
+            cfg.extractor_model,
+            cfg.api_key_env,
+            temperature=cfg.extractor_temperature,
+            top_p=cfg.extractor_top_p,
+            repetition_penalty=cfg.extractor_repetition_penalty,
+            max_tokens=cfg.extractor_max_tokens,
+            name="extractor",
+            **common,
+        )
+    judge = None
+    if cfg.judge_url:
+        judge = ChatClient(
+            cfg.judge_url, cfg.judge_model, cfg.api_key_env, temperature=cfg.judge_temperature, name="judge", **common
+        )
+    return extractor, judge

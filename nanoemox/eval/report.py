@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.eval.errors import EvalError
-from nanoemox.files import jsonl_objects, read_json, read_yaml
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import jsonl_objects, read_json, read_yaml
 from nanoemox.runs import RunFolder
 
 TABLES = [  # (title, task, metrics shown x100, the first the main one): the paper's Tables 2-5, its numbering

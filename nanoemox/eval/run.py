@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.config import EvalConfig
 from nanoemox.errors import NanoEmoXError
 from nanoemox.eval.benchmark import evaluate
-from nanoemox.files import writing
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import writing
 from nanoemox.runs import eval_result_for
 
 

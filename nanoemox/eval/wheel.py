@@ -31,7 +31,7 @@ import openpyxl
 
 from nanoemox.eval.errors import EvalError
 from nanoemox.eval.ids import require_predictions
-from nanoemox.files import read_text
+from nanoemox.fileio.files import read_text
 
 WHEELS = ("wheel1", "wheel2", "wheel3", "wheel4", "wheel5")
 SYNONYM_RUNS = 8

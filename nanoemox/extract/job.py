@@ -14,18 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nanoemox import storage
-from nanoemox.cluster import map_on_actors, require_gpus, start_ray
 from nanoemox.config import PipelineConfig, save_config
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.base import DatasetError, DatasetReader
 from nanoemox.datasets.record import Record
 from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.stages import DecodeStage
-from nanoemox.files import writing
-from nanoemox.hub import check_weights
-from nanoemox.locks import locked
-from nanoemox.progress import progress
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import writing
+from nanoemox.fileio.locks import locked
+from nanoemox.runtime.cluster import map_on_actors, require_gpus, start_ray
+from nanoemox.runtime.hub import check_weights
+from nanoemox.runtime.progress import progress
 from nanoemox.shards.contract import build_contract
 from nanoemox.shards.writer import ShardWriter
 
@@ -171,7 +171,7 @@ def open_split(
     return writer, ExtractSummary(options.dataset, split)
 
 
-def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSummary) -> None:
+def write_clip(writer: ShardWriter, record: Record, row: dict, summary: ExtractSummary) -> None:
     face_mask = np.asarray(row["face_mask"], bool)
     has_video, has_audio = bool(row["has_video"]), bool(row["has_audio"])
     if has_video and not face_mask.any():
@@ -180,12 +180,12 @@ def write_clip(writer: ShardWriter, record: dict, row: dict, summary: ExtractSum
     summary.no_audio += not has_audio
     summary.no_video += not has_video
     meta = {
-        "record": record,
+        "record": record.to_dict(),
         "media": json.loads(row["meta"]),
         "masks": {"has_video": has_video, "has_audio": has_audio, "face": face_mask.tolist()},
     }
     arrays = {name: np.asarray(row[name], np.float16) for name in ("clip", "hubert", "face")}
-    writer.write(record["id"], meta, arrays)
+    writer.write(record.id, meta, arrays)
     summary.done += 1
 
 
@@ -234,12 +234,12 @@ def _extract(cfg: PipelineConfig, jobs: tuple[ExtractOptions, ...], locks: ExitS
     names = ", ".join(sorted({options.dataset for options in jobs}))
     with progress(total=len(todo), desc=f"extract {names}", unit="clip") as bar:
         for row in feature_rows(cfg, todo) if todo else []:
-            record = json.loads(row["record"])
-            key = (record["dataset"], record["split"])
+            record = Record.from_dict(json.loads(row["record"]))
+            key = (record.dataset, record.split)
             writer, summary = opened[key]
             if row["error"]:
                 summary.failed += 1
-                logs[key].write(json.dumps({"id": record["id"], "stage": row["stage"], "error": row["error"]}) + "\n")
+                logs[key].write(json.dumps({"id": record.id, "stage": row["stage"], "error": row["error"]}) + "\n")
                 logs[key].flush()
             else:
                 write_clip(writer, record, row, summary)

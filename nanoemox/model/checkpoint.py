@@ -7,10 +7,10 @@ from pathlib import Path
 from peft import set_peft_model_state_dict
 from safetensors.torch import save_file
 
-from nanoemox import storage
 from nanoemox.config import CONFIG_FILE, SPEED_KEYS, PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_safetensors, read_yaml
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_safetensors, read_yaml
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.runs import HEADS_FILE, LORA_DIR
 

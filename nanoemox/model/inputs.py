@@ -39,21 +39,6 @@ def training_ids(
     return prompt_ids, answer_ids
 
 
-def encode_for_training(
-    tokenizer: PreTrainedTokenizerBase,
-    prompts: Sequence[str],
-    answers: Sequence[str],
-    max_length: int,
-    bos_id: int | None = None,
-) -> TextBatch:
-    """Right-padded prompt + whole answer + end marker + EOS, loss on the answer only (see `training_ids`)."""
-    rows = [
-        training_ids(tokenizer, prompt, answer, max_length, bos_id)
-        for prompt, answer in zip(prompts, answers, strict=True)
-    ]
-    return training_text(rows, tokenizer.pad_token_id)
-
-
 def training_text(rows: Sequence[tuple[list[int], list[int]]], pad_id: int) -> TextBatch:
     """Already tokenized (prompt ids, answer ids) rows, right-padded, loss on the answer only."""
     input_ids, attention_mask = _pad([prompt + answer for prompt, answer in rows], pad_id, left=False)

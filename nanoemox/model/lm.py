@@ -13,9 +13,9 @@ from transformers import (
 )
 
 from nanoemox.config import LMConfig, LoraConfig
-from nanoemox.hub import load_pretrained
 from nanoemox.model.prompts import PLACEHOLDERS
 from nanoemox.model.tiny_tokenizer import build_tiny_tokenizer
+from nanoemox.runtime.hub import load_pretrained
 
 RANDOM_INIT_SEED = 0
 

@@ -163,23 +163,6 @@ class NanoEmoX(nn.Module):
         return NanoEmoXOutput(loss=out.loss, logits=out.logits, gate_weights=gates)
 
     @torch.no_grad()
-    def generate(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        features: ModalityFeatures,
-        max_new_tokens: int,
-        do_sample: bool = False,
-        temperature: float = 1.0,
-        top_p: float = 0.9,
-    ) -> list[str]:
-        """Answer texts for left-padded prompts, cut at the answer end marker."""
-        answers = self.generate_answers(
-            input_ids, attention_mask, features, max_new_tokens, do_sample, temperature, top_p
-        )
-        return [answer.text for answer in answers]
-
-    @torch.no_grad()
     def generate_answers(
         self,
         input_ids: torch.Tensor,

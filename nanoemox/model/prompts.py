@@ -15,7 +15,7 @@ from typing import Any
 from nanoemox.config import TASKS
 from nanoemox.datasets.record import EmpathyChain
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml
+from nanoemox.fileio.files import read_yaml
 
 PLACEHOLDERS = {  # modality -> placeholder token, in prompt order
     "fusion": "<MultiHere>",

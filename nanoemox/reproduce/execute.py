@@ -7,10 +7,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from nanoemox import storage
 from nanoemox.datasets import open_dataset
 from nanoemox.datasets.check import check_dataset
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
 from nanoemox.reproduce.plan import Experiment, Step
 from nanoemox.runs import stage_state
 from nanoemox.shards.index import INDEX_FILE

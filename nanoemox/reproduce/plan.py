@@ -258,7 +258,7 @@ class Planner:
         needs = [step for step in data if step is not None] + ([previous] if previous else [])
         train = without(self.tree["train"], "train", (*CADENCE_KEYS, *SPEED_KEYS, "train.phases"))
         mix = phases if stage.phase == "joint" else {stage.data: phases[stage.data]}  # joint: all phases' steps
-        phase, branch = (None, None) if stage.phase == "joint" else (stage.phase[0], stage.phase[2:] or None)
+        phase, branch = stage.command_line
         command = ["nanoemox-train", "--strategy", self.x.recipe.strategy]
         command += ["--phase", phase] if phase else []
         command += ["--branch", branch] if branch else []

@@ -11,7 +11,7 @@ from typing import Any
 
 from nanoemox.datasets import reader_class
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml
+from nanoemox.fileio.files import read_yaml
 from nanoemox.train.stages import STRATEGIES
 
 BUNDLED = Path(__file__).parent / "recipes"

@@ -18,7 +18,7 @@ import yaml
 
 from nanoemox.config import config_yaml
 from nanoemox.errors import NanoEmoXError
-from nanoemox.locks import lock_holder, locked
+from nanoemox.fileio.locks import lock_holder, locked
 from nanoemox.reproduce.execute import Where, execute, extract_splits, output_complete
 from nanoemox.reproduce.plan import Experiment, Step, build_plan
 

@@ -17,21 +17,21 @@ from typing import IO, Any
 
 import torch
 
-from nanoemox import storage
-from nanoemox.batching import generation_batch, prompt_lengths
-from nanoemox.cluster import map_on_actors, require_gpus, start_ray
 from nanoemox.config import PipelineConfig
 from nanoemox.eval.parse import parse_emotions, parse_erg, parse_intent
-from nanoemox.files import read_text
-from nanoemox.hub import check_weights
-from nanoemox.locks import locked
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text
+from nanoemox.fileio.locks import locked
+from nanoemox.model.batching import generation_batch, prompt_lengths
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
-from nanoemox.progress import progress
+from nanoemox.runtime.cluster import map_on_actors, require_gpus, start_ray
+from nanoemox.runtime.hub import check_weights
+from nanoemox.runtime.progress import progress
+from nanoemox.runtime.threads import use_threads
 from nanoemox.shards.reader import DECODER, all_samples, checked_index, iter_split, shard_urls, to_sample
 from nanoemox.shards.sample import ShardSample
 from nanoemox.tasks import asked_task, candidates, prompt_id
-from nanoemox.threads import use_threads
 
 
 @dataclass
@@ -73,7 +73,7 @@ def load_model(cfg: PipelineConfig, checkpoint: str | Path, device: str) -> Nano
 def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[ShardSample], device: str) -> list[dict]:
     """One prediction line per sample, all for `task`; MER-UniBench datasets may be asked the open question."""
     score = cfg.score
-    asked = [asked_task(task, sample.record["dataset"], score.unibench_question) for sample in samples]
+    asked = [asked_task(task, sample.record.dataset, score.unibench_question) for sample in samples]
     batch = generation_batch(model, asked, samples)
     answers = model.generate_answers(
         batch.text.input_ids.to(device),
@@ -86,10 +86,10 @@ def predict(model: NanoEmoX, cfg: PipelineConfig, task: str, samples: Sequence[S
     )
     rows = []
     for sample, question, answer in zip(samples, asked, answers, strict=True):
-        dataset = sample.record["dataset"]
+        dataset = sample.record.dataset
         rows.append(
             {
-                "id": sample.record["id"],
+                "id": sample.record.id,
                 "dataset": dataset,
                 "task": task,
                 "prompt_id": prompt_id(question, dataset),
@@ -130,7 +130,7 @@ def json_object(line: str) -> dict:
 
 
 def pending(samples: Iterable[ShardSample], task: str, done: Done) -> Iterator[ShardSample]:
-    return (s for s in samples if (s.record["dataset"], s.record["id"], task) not in done)
+    return (s for s in samples if (s.record.dataset, s.record.id, task) not in done)
 
 
 def skipped(done: Done, dataset: str, tasks: list[str]) -> int:

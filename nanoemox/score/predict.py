@@ -10,14 +10,14 @@ import torch
 
 from nanoemox.config import PipelineConfig
 from nanoemox.datasets.record import Record, Turn
-from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
 from nanoemox.extract.encode import EncodeStage, encoded_samples
 from nanoemox.extract.stages import DecodeStage
-from nanoemox.files import read_text
+from nanoemox.fileio.files import read_text
+from nanoemox.runtime.devices import pick_device
+from nanoemox.runtime.threads import use_threads
 from nanoemox.score.job import load_model, predict
 from nanoemox.tasks import check_askable
-from nanoemox.threads import use_threads
 
 
 def read_context(path: Path) -> list[Turn]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from nanoemox import storage
 from nanoemox.config import PipelineConfig, load_config
 from nanoemox.datasets import reader_class
-from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import writing
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import writing
 from nanoemox.runs import Checkpoint, find_checkpoint
+from nanoemox.runtime.devices import pick_device
 from nanoemox.score.job import ScoreSummary, score_in_process, score_on_ray
 from nanoemox.shards.index import INDEX_FILE
 from nanoemox.tasks import check_askable

@@ -7,9 +7,9 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_text
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_text
 
 INDEX_FILE = "index.json"
 FAILURES_FILE = "failures.jsonl"

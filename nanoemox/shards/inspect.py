@@ -5,7 +5,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
-from nanoemox import storage
+from nanoemox.fileio import storage
 from nanoemox.shards.index import FAILURES_FILE, ShardError, find_splits, read_index
 
 

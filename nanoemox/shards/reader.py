@@ -11,8 +11,9 @@ import torch
 import webdataset as wds
 from webdataset.gopen import gopen_schemes
 
-from nanoemox import storage
 from nanoemox.config import PipelineConfig
+from nanoemox.datasets.record import Record
+from nanoemox.fileio import storage
 from nanoemox.shards.contract import build_contract, check_contract
 from nanoemox.shards.index import ShardError, read_index
 from nanoemox.shards.sample import ShardSample
@@ -81,9 +82,16 @@ def to_sample(raw: dict[str, Any]) -> ShardSample:
         )
     meta = raw["json"]
     masks = meta["masks"]
+    try:
+        record = Record.from_dict(meta["record"])
+    except (TypeError, KeyError) as err:  # not the record the writer stores
+        raise ShardError(
+            f"{raw.get('__url__', 'a shard')}: clip {raw['__key__']} has no valid record ({err}); "
+            "re-run nanoemox-extract --overwrite for this split"
+        ) from err
     return ShardSample(
         key=raw["__key__"],
-        record=meta["record"],
+        record=record,
         clip=torch.from_numpy(raw["clip.npy"]),
         hubert=torch.from_numpy(raw["hubert.npy"]),
         face=torch.from_numpy(raw["face.npy"]),

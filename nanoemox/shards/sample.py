@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
+
+from nanoemox.datasets.record import Record
 
 
 @dataclass
@@ -15,7 +16,7 @@ class ShardSample:
     """One clip as stored: its record (labels, text, metadata) and float16 features."""
 
     key: str
-    record: dict[str, Any]
+    record: Record
     clip: torch.Tensor  # [frames, clip layers, width]
     hubert: torch.Tensor  # [windows, hubert layers, width]
     face: torch.Tensor  # [frames, face width]

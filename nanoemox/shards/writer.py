@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import webdataset as wds
 
-from nanoemox import storage
+from nanoemox.fileio import storage
 from nanoemox.shards.contract import contract_hash
 from nanoemox.shards.index import FAILURES_FILE, INDEX_FILE, ShardError, read_index, write_json_atomic
 

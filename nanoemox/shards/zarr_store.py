@@ -10,6 +10,7 @@ import numpy as np
 import zarr
 
 from nanoemox.config import PipelineConfig
+from nanoemox.datasets.record import Record
 from nanoemox.shards.index import ShardError, read_index
 from nanoemox.shards.reader import iter_split
 from nanoemox.shards.sample import ShardSample
@@ -31,10 +32,9 @@ def export_zarr(split_dir: str | Path, store: str | Path, cfg: PipelineConfig) -
     group.create_array("face_mask", shape=(len(samples), samples[0].face_mask.numel()), dtype=bool)[:] = np.stack(
         [s.face_mask.numpy() for s in samples]
     )
-    group.create_array("ids", shape=(len(samples),), dtype=str)[:] = np.array([s.record["id"] for s in samples])
-    group.create_array("records", shape=(len(samples),), dtype=str)[:] = np.array(
-        [json.dumps({"record": s.record, "has_video": s.has_video, "has_audio": s.has_audio}) for s in samples]
-    )
+    group.create_array("ids", shape=(len(samples),), dtype=str)[:] = np.array([s.record.id for s in samples])
+    extras = [{"record": s.record.to_dict(), "has_video": s.has_video, "has_audio": s.has_audio} for s in samples]
+    group.create_array("records", shape=(len(samples),), dtype=str)[:] = np.array([json.dumps(e) for e in extras])
     group.attrs.update({"contract": index["contract"], "dataset": index.get("dataset"), "split": index.get("split")})
     return len(samples)
 
@@ -63,7 +63,7 @@ class ZarrFeatures:
         extra: dict[str, Any] = json.loads(str(self.group["records"][row]))
         return ShardSample(
             key=clip_id.replace(".", "_"),
-            record=extra["record"],
+            record=Record.from_dict(extra["record"]),
             clip=torch.from_numpy(self.group["clip"][row]),
             hubert=torch.from_numpy(self.group["hubert"][row]),
             face=torch.from_numpy(self.group["face"][row]),
@@ -85,6 +85,6 @@ def import_zarr(store: str | Path, split_dir: str | Path, shard_size: int) -> in
         sample = features[clip_id]
         masks = {"has_video": sample.has_video, "has_audio": sample.has_audio, "face": sample.face_mask.tolist()}
         arrays = {name: getattr(sample, name).numpy() for name in FEATURES}
-        writer.write(clip_id, {"record": sample.record, "media": {}, "masks": masks}, arrays)
+        writer.write(clip_id, {"record": sample.record.to_dict(), "media": {}, "masks": masks}, arrays)
     writer.close()
     return len(features)

@@ -21,15 +21,14 @@ from typing import Any
 import torch
 import webdataset as wds
 
-from nanoemox import storage
-from nanoemox.batching import TrainingExample
 from nanoemox.config import PhaseConfig, PipelineConfig
 from nanoemox.datasets.registry import DATASETS
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
+from nanoemox.model.batching import TrainingExample
 from nanoemox.shards.index import INDEX_FILE
 from nanoemox.shards.reader import DECODER, all_samples, checked_index, shard_urls, to_sample
 from nanoemox.shards.sample import ShardSample
-from nanoemox.tasks import has_labels
 
 log = logging.getLogger(__name__)
 SKIPPED = "%s: clip %s has non-finite %s features (NaN or inf); skipped, re-extract it"
@@ -108,7 +107,7 @@ def usable(sample: ShardSample) -> bool:
     """False (and a warning naming the clip) for a clip with non-finite features."""
     bad = non_finite(sample)
     if bad:
-        log.warning(SKIPPED, sample.record["dataset"], sample.record["id"], bad)
+        log.warning(SKIPPED, sample.record.dataset, sample.record.id, bad)
     return not bad
 
 
@@ -141,11 +140,11 @@ class SourceStream:
         """The next stored sample with finite features; a clip with NaN or inf features is named once, skipped."""
         for _ in range(self.source.size + 1):  # more than one epoch of this rank's samples
             sample = self._next_stored()
-            if sample.record["id"] in self.named:
+            if sample.record.id in self.named:
                 continue
             if usable(sample):
                 return sample
-            self.named.add(sample.record["id"])
+            self.named.add(sample.record.id)
         raise NanoEmoXError(f"{self.source.dataset}: every clip has non-finite features; re-extract its shards")
 
     def _next_stored(self) -> ShardSample:
@@ -174,7 +173,7 @@ class TaskMixer:
         while True:
             index = self.rng.choices(range(len(self.sources)), weights)[0]
             sample = next(self.streams[index])
-            if has_labels(self.sources[index].task, sample.record["labels"]):
+            if self.sources[index].task in sample.record.labels.tasks():
                 yield self.sources[index].task, sample
 
     def state(self) -> dict[str, Any]:
@@ -238,7 +237,7 @@ class LengthGroupedBatches:
             more = list(itertools.islice(self.examples, self.batch_size * self.window - len(drawn)))
             for (task, sample), tokenized in zip(more, self.tokenize(more), strict=True):
                 if tokenized is None:
-                    self.skipped.append(f"{task} {sample.record.get('dataset')}/{sample.record.get('id', sample.key)}")
+                    self.skipped.append(f"{task} {sample.record.dataset}/{sample.record.id}")
                     in_a_row += 1
                 else:
                     drawn.append(tokenized)
@@ -308,6 +307,6 @@ def validation_examples(sources: list[Source], limit: int) -> list[tuple[str, Sh
     examples = []
     for source in sources:
         samples = (to_sample(DECODER(raw)) for raw in all_samples(list(source.urls)))
-        fitting = ((source.task, s) for s in samples if has_labels(source.task, s.record["labels"]) and usable(s))
+        fitting = ((source.task, s) for s in samples if source.task in s.record.labels.tasks() and usable(s))
         examples += itertools.islice(fitting, limit)
     return examples

@@ -10,18 +10,18 @@ from pathlib import Path
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from nanoemox.batching import ModelBatch, TrainingExample, collate_training, training_examples
 from nanoemox.config import PipelineConfig
-from nanoemox.devices import pick_device
 from nanoemox.errors import NanoEmoXError
+from nanoemox.model.batching import ModelBatch, TrainingExample, collate_training, training_examples
 from nanoemox.model.checkpoint import load_checkpoint
 from nanoemox.model.inputs import bos_id
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.model.phases import phase_modalities, set_trainable
 from nanoemox.model.prompts import load_prompts
-from nanoemox.progress import progress
 from nanoemox.runs import RunFolder, checkpoint_folder
-from nanoemox.threads import use_threads
+from nanoemox.runtime.devices import pick_device
+from nanoemox.runtime.progress import progress
+from nanoemox.runtime.threads import use_threads
 from nanoemox.train.data import LengthGroupedBatches, Prefetcher, TaskMixer, phase_sources, validation_examples
 from nanoemox.train.metrics import MetricsLog, RunningMetrics
 from nanoemox.train.optim import autocast_and_scaler, build_optimizer, speed_switches

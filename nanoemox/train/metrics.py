@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from nanoemox import storage
-from nanoemox.files import jsonl_objects
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import jsonl_objects
 
 
 class MetricsLog:

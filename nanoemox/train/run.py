@@ -9,11 +9,11 @@ from contextlib import nullcontext
 
 import torch
 
-from nanoemox import storage
 from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_yaml, writing
-from nanoemox.locks import locked
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_yaml, writing
+from nanoemox.fileio.locks import locked
 from nanoemox.runs import RunFolder
 from nanoemox.train.loop import Distributed, StageResult, check_stage_inputs, train_stage
 from nanoemox.train.stages import plan_stages

@@ -1,4 +1,7 @@
-"""The curriculum strategies as ordered stages: which phase trains, on which mix, from which heads."""
+"""The curriculum strategies as ordered stages: which phase trains, on which mix, from which heads.
+
+One vocabulary names a stage three ways, all defined here: its folder (`phase1-speech`), its config key
+(`train.phases.1-speech`) and its command line (`nanoemox-train --phase 1 --branch speech`)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,14 @@ from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
 
 STRATEGIES = ("p2e", "joint", "reverse")
-P2E = [("phase1-speech", "1-speech"), ("phase1-visual", "1-visual"), ("phase2", "2"), ("phase3", "3")]
+STAGE_PHASES = {  # stage folder -> its phase (the config's train.phases key; joint trains on phase 3's mix)
+    "phase1-speech": "1-speech",
+    "phase1-visual": "1-visual",
+    "phase2": "2",
+    "phase3": "3",
+    "joint": "joint",
+}
+P2E = [(name, phase) for name, phase in STAGE_PHASES.items() if name != "joint"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +28,14 @@ class Stage:
     data: str  # which train.phases entry gives the mix, learning rates and steps
     steps: int
     init_from: str | None  # the stage whose final heads this one starts from
+
+    @property
+    def command_line(self) -> tuple[str | None, str | None]:
+        """(--phase, --branch) of `nanoemox-train` that train this stage alone; (None, None) for joint."""
+        if self.phase == "joint":
+            return None, None
+        number, _, branch = self.phase.partition("-")
+        return number, branch or None
 
 
 def plan_stages(cfg: PipelineConfig, strategy: str, phase: str | None = None, branch: str | None = None) -> list[Stage]:

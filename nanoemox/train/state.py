@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from nanoemox import storage
 from nanoemox.config import PipelineConfig
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_safetensors
+from nanoemox.fileio import storage
+from nanoemox.fileio.files import read_safetensors
 from nanoemox.model.checkpoint import load_checkpoint, save_checkpoint
 from nanoemox.model.nanoemox import NanoEmoX
 from nanoemox.runs import MARKER_FILE, STATE_FILE, checkpoint_folder, stage_state

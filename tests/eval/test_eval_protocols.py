@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from nanoemox.cli.eval import main as eval_main
-from nanoemox.synth import write_meld_corpus
 
 from conftest import LLM_KEY_ENV
+from helpers import write_meld_corpus
 
 # (model output, MIntRec label). MMLA's own clean() + cal_metrics() (src/Zero-shot_Inference/eval.py, run on a
 # fetched copy) read these as arrange, inform, multi, thank, unknown, ask for help, unknown, joke, criticize,

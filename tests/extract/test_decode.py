@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from nanoemox.datasets.record import Record
+from nanoemox.demo.media import clip_frames, voice, write_clip
 from nanoemox.extract.decode import BACKENDS, DecodeError, decode_clip
-from nanoemox.synth import clip_frames, voice, write_clip
 
 
 def record(video=None, audio=None, **kw) -> Record:

@@ -5,8 +5,8 @@ import pytest
 
 from nanoemox.cli.common import run
 from nanoemox.cli.main import main as cli_main
+from nanoemox.demo.media import clip_frames
 from nanoemox.extract.faces import MTCNN_REQUIREMENT, FaceCropper, MissingPackageError, enlarge, ensure_detector
-from nanoemox.synth import clip_frames
 
 
 def test_enlarge_grows_around_the_centre_and_clamps():

@@ -11,7 +11,8 @@ from nanoemox.cli.extract import main
 from nanoemox.config import load_config
 from nanoemox.extract.job import clips_per_decode_task, encoder_batch_size
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 BAD_AND_GOOD = [
     {},  # 0: good
@@ -55,8 +56,8 @@ def test_job_goes_on_past_bad_clips_and_resumes(tmp_path, capfd):
     samples = {s.key: s for s in iter_split(split, load_config(preset="tiny"))}
     assert not samples["dia1_utt0"].has_audio and not samples["dia1_utt0"].hubert.any()
     assert samples["dia2_utt0"].has_video and not samples["dia2_utt0"].face_mask.any()
-    assert samples["dia0_utt0"].face_mask.all() and samples["dia0_utt0"].record["labels"]["emotion"] == "joy"
-    assert samples["dia0_utt0"].record["subtitle"] == "Caf\ufffd 0"  # the non-UTF-8 subtitle did not stop the job
+    assert samples["dia0_utt0"].face_mask.all() and samples["dia0_utt0"].record.labels.emotion == "joy"
+    assert samples["dia0_utt0"].record.subtitle == "Caf\ufffd 0"  # the non-UTF-8 subtitle did not stop the job
 
     assert main(argv) == 0  # the same command again: nothing new, failures retried
     assert "0 clips written, 4 already done, 3 failed" in capfd.readouterr().out

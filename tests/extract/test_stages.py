@@ -9,7 +9,8 @@ from nanoemox.config import load_config
 from nanoemox.datasets import open_dataset
 from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.stages import DecodeStage, detect_in_encoder
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import pytest
 
 from nanoemox.config import load_config
 from nanoemox.datasets.record import Record
+from nanoemox.demo.media import voice, write_clip
 from nanoemox.extract.stages import DecodeStage
 from nanoemox.extract.worker import TimeoutWorker, WorkerStartError
-from nanoemox.synth import voice, write_clip
 
 
 @pytest.fixture

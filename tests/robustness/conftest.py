@@ -16,7 +16,8 @@ from nanoemox.cli.train import main as train_main
 from nanoemox.config import load_config
 from nanoemox.model import NanoEmoX
 from nanoemox.model.checkpoint import save_checkpoint
-from nanoemox.synth import write_feature_shards
+
+from helpers import write_feature_shards
 
 TRAIN_SETTINGS = [
     "train.phases.1-speech.datasets.mer=[meld]",
@@ -63,7 +64,7 @@ def lock_held_elsewhere(output: Path, job: str) -> Iterator[subprocess.Popen]:
     code = textwrap.dedent(
         f"""
         import sys, time
-        from nanoemox.locks import locked
+        from nanoemox.fileio.locks import locked
         with locked({str(output)!r}, {job!r}):
             print("held", flush=True)
             time.sleep(600)

@@ -16,9 +16,9 @@ from nanoemox.cli.extract import main as extract_main
 from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.shards.index import ShardError, read_index
-from nanoemox.synth import write_feature_shards, write_meld_corpus
 
 from .conftest import TRAIN_SETTINGS
+from helpers import write_feature_shards, write_meld_corpus
 
 
 def test_a_nan_clip_is_named_and_skipped_and_no_step_is_lost(features, tmp_path, train, caplog):

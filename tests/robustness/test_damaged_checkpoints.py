@@ -12,12 +12,12 @@ from nanoemox.cli import train
 from nanoemox.cli.common import run
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.checkpoint import HEADS_FILE, load_checkpoint, save_checkpoint
-from nanoemox.synth import write_feature_shards
 from nanoemox.train.loop import autocast_and_scaler, build_optimizer
 from nanoemox.train.stages import plan_stages
 from nanoemox.train.state import Trainer, TrainerState, load_training, save_training
 
 from conftest import make_model
+from helpers import write_feature_shards
 
 
 def rewrite(path: Path, change) -> None:

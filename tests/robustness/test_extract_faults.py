@@ -14,7 +14,8 @@ from nanoemox.extract.encode import EncodeStage
 from nanoemox.extract.prepare import ClipPreparer
 from nanoemox.extract.stages import DecodeStage
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 
 @pytest.fixture(scope="module")

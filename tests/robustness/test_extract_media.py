@@ -12,7 +12,8 @@ from nanoemox.cli.extract import main as extract_main
 from nanoemox.config import load_config
 from nanoemox.shards.index import read_index
 from nanoemox.shards.reader import iter_split
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 CLIPS = [
     {"seconds": 2.0},  # dia0_utt0
@@ -37,7 +38,7 @@ def extracted(tmp_path_factory):
     with redirect_stdout(io.StringIO()) as printed:
         assert extract_main(argv) == 0
     assert read_index(split)["shards"][: len(first)] == first  # the clip done before is kept
-    samples = {s.record["id"]: s for s in iter_split(split, load_config(preset="tiny"))}
+    samples = {s.record.id: s for s in iter_split(split, load_config(preset="tiny"))}
     return split, printed.getvalue(), samples
 
 
@@ -55,7 +56,7 @@ def test_ids_differing_only_by_dot_and_underscore_stay_two_clips(extracted):
     assert sorted(ids) == ["dia0_utt0", "dia1_utt0", "dia2_utt0.5", "dia2_utt0_5", "dia3_utt0"]
     dotted, underscored = samples["dia2_utt0.5"], samples["dia2_utt0_5"]  # the split reads back, both clips in it
     assert dotted.key != underscored.key and not torch.equal(dotted.clip, underscored.clip)
-    assert dotted.record["id"] == "dia2_utt0.5" and underscored.record["id"] == "dia2_utt0_5"
+    assert dotted.record.id == "dia2_utt0.5" and underscored.record.id == "dia2_utt0_5"
 
 
 def test_a_repeated_id_is_listed_in_failures(extracted):

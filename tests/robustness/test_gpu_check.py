@@ -8,7 +8,8 @@ from nanoemox.cli.score import main as score_main
 from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_feature_shards, write_meld_corpus
+
+from helpers import write_feature_shards, write_meld_corpus
 
 TOO_MANY = r"--num-gpus 64: needs 64 GPU\(s\) but Ray sees \d+; use --num-gpus 0 to run on CPU"
 

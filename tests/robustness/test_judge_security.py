@@ -10,9 +10,9 @@ from nanoemox.cli.common import run
 from nanoemox.cli.eval import main as eval_main
 from nanoemox.eval.judge import judge_eri
 from nanoemox.eval.llm import ChatClient, LLMError
-from nanoemox.synth import write_meld_corpus
 
 from conftest import LLM_KEY, LLM_KEY_ENV
+from helpers import write_meld_corpus
 
 
 def client(url: str, cache: Path | None, **options) -> ChatClient:

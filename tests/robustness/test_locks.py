@@ -7,9 +7,10 @@ import pytest
 
 from nanoemox.cli.extract import main as extract_main
 from nanoemox.cli.score import main as score_main
-from nanoemox.locks import LockedError, lock_path, locked
+from nanoemox.fileio.locks import LockedError, lock_path, locked
 from nanoemox.shards.index import read_index
-from nanoemox.synth import write_meld_corpus
+
+from helpers import write_meld_corpus
 
 
 def test_the_lock_is_released_by_a_kill_and_on_exit(tmp_path, other_job):

@@ -16,9 +16,9 @@ from nanoemox.cli import extract, main, score, train
 from nanoemox.cli.common import run
 from nanoemox.config import load_config
 from nanoemox.model.checkpoint import save_checkpoint
-from nanoemox.synth import write_feature_shards, write_meld_corpus
 
 from conftest import make_model
+from helpers import write_feature_shards, write_meld_corpus
 
 SYSFS = Path("/sys/nanoemox-test")  # sysfs refuses new folders, even to root
 

@@ -17,7 +17,8 @@ from nanoemox.datasets.base import DatasetError
 from nanoemox.datasets.readers.affectgpt import load_npz_corpus
 from nanoemox.shards.reader import all_samples, iter_split
 from nanoemox.shards.writer import sample_key
-from nanoemox.synth import write_feature_shards
+
+from helpers import write_feature_shards
 
 
 class Touch:

@@ -2,15 +2,15 @@
 
 import pytest
 
-from nanoemox.batching import generation_batch, prompt_lengths
 from nanoemox.config import load_config
+from nanoemox.model.batching import generation_batch, prompt_lengths
 from nanoemox.model.inputs import encode_for_generation
 from nanoemox.model.prompts import ANSWER_END
 from nanoemox.score.job import batches
 from nanoemox.shards.reader import iter_split
-from nanoemox.synth import synthetic_record, write_feature_shards
 
 from conftest import make_features, make_model, text_batch
+from helpers import generate_texts, synthetic_record, write_feature_shards
 
 
 def varied_subtitle(dataset: str, split: str, index: int, label: int) -> dict:
@@ -66,13 +66,13 @@ def test_generation_stops_once_every_row_has_ended(tiny_cfg):
 
     hook = model.lm.get_output_embeddings().register_forward_hook(force_ends)
     try:
-        texts = model.generate(text.input_ids, text.attention_mask, features, max_new_tokens=20)
+        texts = generate_texts(model, text.input_ids, text.attention_mask, features, max_new_tokens=20)
     finally:
         hook.remove()
     assert len(steps) == 3
     assert texts[0] == "" and texts[1] != ""
     steps.clear()  # without the forced ends, the random model runs to the token limit
     hook = model.lm.get_output_embeddings().register_forward_hook(lambda *_: steps.append(1))
-    model.generate(text.input_ids, text.attention_mask, features, max_new_tokens=5)
+    generate_texts(model, text.input_ids, text.attention_mask, features, max_new_tokens=5)
     hook.remove()
     assert len(steps) == 5

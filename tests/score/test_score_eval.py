@@ -13,9 +13,9 @@ from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.eval import report as report_module
 from nanoemox.model.checkpoint import save_checkpoint
-from nanoemox.synth import write_feature_shards, write_meld_corpus
 
 from conftest import make_model
+from helpers import write_feature_shards, write_meld_corpus
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def test_eval_scores_what_it_can_and_lists_what_it_skipped(tmp_path, capsys):
 def test_predict_one_clip(setup, tmp_path, capsys):
     from nanoemox.cli.common import run
     from nanoemox.cli.main import main
-    from nanoemox.synth import voice, write_clip
+    from nanoemox.demo.media import voice, write_clip
 
     checkpoint = setup[1]
     clip = write_clip(tmp_path / "hello.mp4", 2.0, audio=voice(2.0))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from nanoemox.config import load_config
+from nanoemox.datasets.record import Record
 from nanoemox.shards.contract import ShardContractError, build_contract
 from nanoemox.shards.index import ShardError, read_index
 from nanoemox.shards.reader import checked_index, iter_split
@@ -19,7 +20,7 @@ def arrays(cfg, value=0.5):
 
 def meta(clip_id, video=True, audio=True):
     return {
-        "record": {"id": clip_id},
+        "record": Record(clip_id, "meld", "test").to_dict(),
         "media": {},
         "masks": {"has_video": video, "has_audio": audio, "face": [True] * 8},
     }
@@ -52,7 +53,7 @@ def test_reading_back_and_collating(tiny_cfg, tmp_path):
     write(tiny_cfg, tmp_path, ["x.1", "y"]).close()
     samples = list(iter_split(tmp_path, tiny_cfg))
     assert [s.key for s in samples] == ["x%2E1", "y"]  # keys carry no dots; the id is in the record
-    assert samples[0].record == {"id": "x.1"} and samples[0].clip.dtype.is_floating_point
+    assert samples[0].record == Record("x.1", "meld", "test") and samples[0].clip.dtype.is_floating_point
     features = collate_features(samples)
     assert features.clip.shape[0] == 2 and features.has_video.all()
 

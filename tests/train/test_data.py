@@ -8,8 +8,9 @@ from itertools import islice
 import pytest
 
 from nanoemox.config import load_config
-from nanoemox.synth import write_feature_shards
 from nanoemox.train.data import Source, SourceStream, TaskMixer, phase_sources
+
+from helpers import write_feature_shards
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_mixer_samples_tasks_and_datasets_with_the_configured_weights(shards, we
     )
     sources = phase_sources(shards, cfg, "3")
     counts = Counter(
-        (task, sample.record["dataset"]) for task, sample in islice(TaskMixer(sources, seed=0, buffer=4), 3000)
+        (task, sample.record.dataset) for task, sample in islice(TaskMixer(sources, seed=0, buffer=4), 3000)
     )
     for task, weight in {"mer": 18, "ov-mer": 28, "mir": 5, "eri": 31, "erg": 18}.items():
         drawn = sum(n for (t, _), n in counts.items() if t == task)

@@ -7,12 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanoemox.batching import collate_training, training_batch, training_examples
 from nanoemox.config import load_config
+from nanoemox.model.batching import collate_training, training_examples
 from nanoemox.model.inputs import IGNORE_INDEX
-from nanoemox.synth import write_feature_shards
 from nanoemox.train.data import LengthGroupedBatches, TaskMixer, phase_sources
 from tests.conftest import make_model
+
+from helpers import training_batch, write_feature_shards
 
 PHASE3 = [
     "train.phases.3.datasets={mer: [meld], ov-mer: [mer-caption+], mir: [mintrec], eri: [mer-caption+], erg: [avamerg]}"

@@ -16,9 +16,9 @@ from nanoemox.cli.train import main
 from nanoemox.config import load_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.model.phases import PHASE_HEADS, PHASES_WITH_LORA
-from nanoemox.synth import write_feature_shards
 
 from conftest import make_model
+from helpers import write_feature_shards
 
 MIX = [
     "train.phases.1-speech.datasets.mer=[meld]",

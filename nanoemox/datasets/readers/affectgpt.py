@@ -12,7 +12,7 @@ from nanoemox.datasets.base import DatasetError, DatasetReader, clean_id, csv_ro
 from nanoemox.datasets.labels import EMOTIONS
 from nanoemox.datasets.record import Labels, Record
 from nanoemox.errors import NanoEmoXError
-from nanoemox.files import read_npz
+from nanoemox.fileio.files import read_npz
 
 NON_MP4_VIDEO = (".avi", ".mkv", ".mov", ".webm")  # AffectGPT falls back to .avi; clips are .mp4 otherwise
 PROCESS_SUBTITLES = ("transcription-engchi-polish.csv", "transcription.csv")  # MOSI/MOSEI/SIMS/IEMOCAP folders

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
 
 
 class LockedError(NanoEmoXError):

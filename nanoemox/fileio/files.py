@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from nanoemox import storage
 from nanoemox.errors import NanoEmoXError
+from nanoemox.fileio import storage
 
 
 class NotUTF8Error(NanoEmoXError):
@@ -141,7 +141,7 @@ def _npy_array(raw: bytes) -> Any:
         if len(body) != count * dtype.itemsize:
             raise ValueError(f"an array of shape {shape} and dtype {dtype} needs {count * dtype.itemsize} bytes")
         return np.frombuffer(body, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
-    from nanoemox.plain_pickle import load_plain
+    from nanoemox.fileio.plain_pickle import load_plain
 
     array = load_plain(stream)
     if not isinstance(array, np.ndarray):

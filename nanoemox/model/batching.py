@@ -92,23 +92,6 @@ def collate_training(examples: Sequence[TrainingExample], pad_id: int) -> ModelB
     return ModelBatch([e.task for e in examples], text, collate_features([e.sample for e in examples]))
 
 
-def training_batch(
-    model: NanoEmoX,
-    examples: Sequence[tuple[str, ShardSample]],
-    modalities: Sequence[str] | None = None,
-    bos_id: int | None = None,
-) -> ModelBatch:
-    """Prompt + whole answer per example, loss on the answer only (`training_examples`, `collate_training`);
-    every example must fit `model.lm.max_length`."""
-    tokenized = training_examples(model, examples, modalities, bos_id)
-    over = [f"{task} {sample.key}" for (task, sample), t in zip(examples, tokenized, strict=True) if t is None]
-    if over:
-        raise OverLength(
-            f"{', '.join(over)}: prompt + whole answer exceed model.lm.max_length ({model.cfg.lm.max_length})"
-        )
-    return collate_training(tokenized, model.tokenizer.pad_token_id)
-
-
 def generation_batch(model: NanoEmoX, tasks: Sequence[str], samples: Sequence[ShardSample]) -> ModelBatch:
     """Left-padded prompts for batched generation."""
     prompts = _prompts(model, tasks, samples, None)
