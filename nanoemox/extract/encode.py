@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from nanoemox.config import PipelineConfig
+from nanoemox.datasets.record import Record
 from nanoemox.extract.faces import FaceCropper, face_cropper
 from nanoemox.extract.features import FeatureEncoder
 from nanoemox.extract.sampling import CROP_SIZE
@@ -95,7 +96,7 @@ def encoded_samples(batch: dict[str, Any]) -> list[ShardSample]:
     return [
         ShardSample(
             key=json.loads(text)["id"],
-            record=json.loads(text),
+            record=Record.from_dict(json.loads(text)),
             clip=torch.from_numpy(np.asarray(batch["clip"][i])),
             hubert=torch.from_numpy(np.asarray(batch["hubert"][i])),
             face=torch.from_numpy(np.asarray(batch["face"][i])),
