@@ -367,8 +367,10 @@ def _blame_overrides(message: str, path: str | Path, overrides: list[str] | tupl
 
 
 def _upgrade_saved(raw: dict[str, Any]) -> None:
-    """A config saved by an earlier version, in today's keys: `train.dataset_weighting` became per phase (with
-    `dataset_weights` and `cosine_start` beside it, whose old behaviour is {} and 0)."""
+    """A config saved by an earlier version, in today's keys: `runtime` did not exist (threads sized
+    automatically), and `train.dataset_weighting` became per phase (with `dataset_weights` and `cosine_start`
+    beside it, whose old behaviour is {} and 0)."""
+    raw.setdefault("runtime", {"threads": None})
     train = raw.get("train")
     if not isinstance(train, dict) or "dataset_weighting" not in train:
         return

@@ -145,7 +145,9 @@ def test_a_config_saved_by_the_earlier_layout_still_loads(tmp_path):
         for key in ("dataset_weighting", "dataset_weights", "cosine_start"):
             phase.pop(key)
     saved["train"]["dataset_weighting"] = "size"
+    del saved["runtime"]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(saved))
     cfg = load_config(tmp_path / "config.yaml")
     assert {p.dataset_weighting for p in cfg.train.phases.values()} == {"size"}
     assert all(p.cosine_start == 0.0 and p.dataset_weights == {} for p in cfg.train.phases.values())
+    assert cfg.runtime.threads is None

@@ -6,8 +6,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from nanoemox.cli.common import add_config_args, config_from_args, run, use_storage
-from nanoemox.config import EvalConfig, load_config
+from nanoemox.cli.common import add_config_args, config_from_args, run
+from nanoemox.config import EvalConfig
 from nanoemox.errors import NanoEmoXError
 from nanoemox.fileio import storage
 from nanoemox.fileio.files import read_text, writing
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="YAML of more published rows to show under ours (the paper's Tables 2-5 are always shown; layout of "
         "nanoemox/eval/paper_results.yaml); repeatable",
     )
+    add_config_args(sub)  # its storage section reaches a --run given as a URL
     sub.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
@@ -95,10 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         return score_files(args)
     if args.command == "report":
         from nanoemox.eval.report import write_report
-
-        use_storage(load_config())  # storage options of the default config, to reach a --run given as a URL
         from nanoemox.runs import RunFolder
 
+        config_from_args(args)  # storage options, to reach a --run given as a URL
         with writing(args.out or RunFolder(args.run).report_dir):
             out = write_report(args.run, args.out, args.published)
         print(read_text(storage.join(out, "report.md"), "report"))
