@@ -34,6 +34,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
             action.add_argument("--address", help="a Ray cluster (HEAD:6379) for extraction and scoring")
             action.add_argument("--num-gpus", type=int, default=0, help="GPUs for extraction and scoring actors")
             action.add_argument("--device", help="training and in-process scoring device (default: cuda if any)")
+            action.add_argument(
+                "--nproc-per-node", type=int, default=1, help="training processes on this node (torchrun, DDP)"
+            )
             action.add_argument("--fresh", action="store_true", help="delete the experiment's outputs and start over")
             add_threads_arg(action)
 
@@ -48,11 +51,13 @@ def command(args: argparse.Namespace) -> int:
         overrides = cli_overrides(args)
         if args.action == "run" and args.address:
             overrides.append(f"extract.address={args.address}")
+        if args.action == "run" and args.num_gpus:
+            overrides.append(f"extract.num_gpus={args.num_gpus}")
         experiment = open_experiment(args.out, args.recipe, args.config, args.preset, overrides)
     if args.action == "run":
         from nanoemox.reproduce.execute import Where
 
-        where = Where(args.address, args.num_gpus, args.device)
+        where = Where(args.address, args.num_gpus, args.device, args.nproc_per_node)
         outcomes = run_experiment(experiment, selector(args.only, args.steps), where, args.fresh)
         if args.json:
             print(json.dumps([{"step": o.step.id, "result": o.result, "detail": o.detail} for o in outcomes]))

@@ -3,7 +3,10 @@ its printed command do the same thing, with the same lock, resume and summary.""
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ class Where:
     address: str | None = None
     num_gpus: int = 0
     device: str | None = None
+    nproc_per_node: int = 1  # training processes (torchrun, DDP); 1: in this process
 
 
 def output_complete(x: Experiment, step: Step) -> bool:
@@ -71,6 +75,8 @@ def execute(x: Experiment, step: Step, stale: bool, where: Where, missing: dict[
         from nanoemox.train.run import train_run
 
         resume = not stale  # a stage started for the same fingerprint (or by hand) continues where it stopped
+        if where.nproc_per_node > 1:
+            return train_on_torchrun(step, resume, where.nproc_per_node)
         results = train_run(cfg, x.shards, x.run.path, x.recipe.strategy, a["phase"], a["branch"], resume, where.device)
         return "; ".join(r.line() for r in results)
     if step.kind == "score":
@@ -95,6 +101,16 @@ def execute(x: Experiment, step: Step, stale: bool, where: Where, missing: dict[
 
         return report(x, missing)
     raise NanoEmoXError(f"unknown step kind '{step.kind}'")
+
+
+def train_on_torchrun(step: Step, resume: bool, processes: int) -> str:
+    """A training step on several GPUs: its own command (`nanoemox-train ...`) under torchrun, as `python -m
+    nanoemox.train`, which runs the same `train_run` in every process."""
+    args = [arg for arg in shlex.split(step.command)[1:] if resume or arg != "--resume"]
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes}", "-m", "nanoemox.train"]
+    if subprocess.run([*command, *args], check=False).returncode:
+        raise NanoEmoXError(f"torchrun {' '.join(args)} failed (its output is above)")
+    return f"{step.id}: trained in {processes} processes (torchrun)"
 
 
 def extract_splits(x: Experiment, steps: list[tuple[Step, bool]]) -> dict[str, str]:

@@ -262,7 +262,7 @@ class Planner:
         command = ["nanoemox-train", "--strategy", self.x.recipe.strategy]
         command += ["--phase", phase] if phase else []
         command += ["--branch", branch] if branch else []
-        command += ["--run", self.x.recipe.run, "--features", self.x.shards, "--out", self.x.heads, "--resume"]
+        command += ["--run-name", self.x.recipe.run, "--features", self.x.shards, "--out", self.x.heads, "--resume"]
         blocked = blocked_by(needs)
         size = f"{stage.steps:,} steps x {self.cfg.train.batch_size * self.cfg.train.grad_accum} samples"
         return self.add(

@@ -114,3 +114,18 @@ def test_a_missing_dataset_blocks_its_steps_and_the_report_says_why(demo, tmp_pa
     assert {i for i, r in ran.items() if r == "ran"} == {"report"}
     report = (demo / "report" / "report.md").read_text()
     assert "| mintrec2 | n/a | n/a | n/a | not produced: needs extract/mintrec2/test (dataset not provided" in report
+
+
+def test_a_phase_3_change_reruns_it_and_what_follows_on_torchrun(demo, tmp_path):
+    """train.phases.3.steps: phase 3 (here in two DDP processes on the CPU), scoring, evaluation and the report
+    run again; extraction and the earlier stages do not."""
+    out = tmp_path / "demo"
+    shutil.copytree(demo, out, symlinks=True)
+    x = experiment(out, "train.phases.3.steps=10")
+    outcomes = run_experiment(x, selector([], []), Where(device="cpu", nproc_per_node=2))
+    ran = {o.step.id for o in outcomes if o.result == "ran"}
+    assert ran == {"train/phase3"} | {
+        f"{kind}/{d}/test" for kind in ("score", "eval") for d in ("meld", "mintrec", "avamerg")
+    } | {"report"}
+    state = json.loads((out / "heads" / "p2e" / "phase3" / "trainer_state.json").read_text())
+    assert state["step"] == 10 and state["finished"]
