@@ -79,6 +79,7 @@ def run_demo(
     print(f"\n{'task':<6} {'dataset':<10} {'metric':<12} {'held-out':>9} {'chance':>7}")
     for task, entry in summary["tasks"].items():
         print(f"{task:<6} {entry['dataset']:<10} {entry['metric']:<12} {entry['score']:>9.3f} {entry['chance']:>7.3f}")
-    print(f"\ndemo finished in {summary['seconds']:.0f} s; report in {report}")
+    done = sum(o.result == "done already" for o in outcomes)
+    print(f"\ndemo finished in {summary['seconds']:.0f} s ({done} of {len(outcomes)} steps done already); report in {report}")
     print(f"its steps: nanoemox reproduce status --out {out}")
     return summary
