@@ -80,6 +80,7 @@ def run_demo(
     for task, entry in summary["tasks"].items():
         print(f"{task:<6} {entry['dataset']:<10} {entry['metric']:<12} {entry['score']:>9.3f} {entry['chance']:>7.3f}")
     done = sum(o.result == "done already" for o in outcomes)
-    print(f"\ndemo finished in {summary['seconds']:.0f} s ({done} of {len(outcomes)} steps done already); report in {report}")
+    steps = f"{done} of {len(outcomes)} steps done already"
+    print(f"\ndemo finished in {summary['seconds']:.0f} s ({steps}); report in {report}")
     print(f"its steps: nanoemox reproduce status --out {out}")
     return summary
