@@ -26,15 +26,16 @@ from nanoemox.reproduce.runner import outcomes_table, run_experiment, selector
 HELD_OUT_METRIC = {"mer": "accuracy", "mir": "acc", "erg": "emotion_acc"}  # the demo's classification scores
 
 
-def corpus(out: Path, scale: float) -> dict[str, Path]:
-    """The generated corpus in `out`, written once per scale (the same seed gives the same bytes)."""
+def corpus(out: Path, scale: float) -> tuple[dict[str, Path], bool]:
+    """The generated corpus in `out`, written once per scale (the same seed gives the same bytes); whether it was
+    written now."""
     made = out / "corpus.json"
     if made.is_file() and read_json(made, "demo corpus record").get("scale") == scale:
-        return {name: Path(root) for name, root in read_json(made, "demo corpus record")["roots"].items()}
+        return {name: Path(root) for name, root in read_json(made, "demo corpus record")["roots"].items()}, False
     shutil.rmtree(out, ignore_errors=True)
     roots = make_corpus(out, scale)
     made.write_text(json.dumps({"scale": scale, "roots": {name: str(root) for name, root in roots.items()}}))
-    return roots
+    return roots, True
 
 
 def demo_overrides(roots: dict[str, Path], steps_scale: float) -> list[str]:
@@ -55,9 +56,11 @@ def run_demo(
     if fresh:
         shutil.rmtree(out, ignore_errors=True)
     print("== the corpus: mp4 clips with audio in MELD / MIntRec / AvaMERG / MER-Caption+ formats", flush=True)
-    roots = corpus(out / "corpus", scale)
+    roots, new_corpus = corpus(out / "corpus", scale)
     experiment = open_experiment(out, "demo", overrides=[*demo_overrides(roots, steps_scale), *overrides])
-    outcomes = run_experiment(experiment, selector([], []), Where(device="cpu"))
+    # outputs of another corpus, or of a demo older than its recipe, cannot be resumed: they are made again
+    outdated = new_corpus or not experiment.state_dir.is_dir()
+    outcomes = run_experiment(experiment, selector([], []), Where(device="cpu"), fresh=outdated)
     print("\n" + outcomes_table(outcomes))
     unfinished = [o for o in outcomes if o.result not in ("ran", "done already")]
     if unfinished:

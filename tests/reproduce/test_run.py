@@ -42,7 +42,7 @@ def demo(tmp_path_factory) -> Path:
 
 
 def experiment(out: Path, *overrides: str, recipe: str = "demo"):
-    roots = corpus(out / "corpus", SCALE)
+    roots, _ = corpus(out / "corpus", SCALE)
     return open_experiment(out, recipe, overrides=[*demo_overrides(roots, STEPS_SCALE), *SETTINGS, *overrides])
 
 
