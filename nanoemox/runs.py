@@ -67,9 +67,9 @@ class RunFolder:
     def report_dir(self) -> str:
         return storage.join(self.path, "report")
 
-    def stage_logs(self, preference: tuple[str, ...] = STAGE_PREFERENCE) -> list[str]:
+    def stage_logs(self) -> list[str]:
         """The metrics logs of its stages, most advanced first."""
-        paths = [storage.join(self.logs(stage), "metrics.jsonl") for stage in preference]
+        paths = [storage.join(self.logs(stage), "metrics.jsonl") for stage in STAGE_PREFERENCE]
         return [path for path in paths if storage.is_file(path)]
 
     def finished_stage(self) -> str | None:

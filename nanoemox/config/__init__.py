@@ -10,6 +10,7 @@ from nanoemox.config.loading import (
     save_config,
 )
 from nanoemox.config.schema import (
+    CADENCE_KEYS,
     CONFIG_FILE,
     HUBERT_CONV_LAYERS,
     MODALITIES,
@@ -39,6 +40,7 @@ from nanoemox.config.schema import (
 )
 
 __all__ = [
+    "CADENCE_KEYS",
     "CONFIG_FILE",
     "DEFAULT_CONFIG",
     "HUBERT_CONV_LAYERS",

@@ -21,6 +21,7 @@ SPEED_KEYS = (
     "train.compile",
     "train.gradient_checkpointing",
 )
+CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # how often, not what is learned
 
 
 # ----------------------------------------------------------------------------- model

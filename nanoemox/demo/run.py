@@ -30,8 +30,9 @@ def corpus(out: Path, scale: float) -> tuple[dict[str, Path], bool]:
     """The generated corpus in `out`, written once per scale (the same seed gives the same bytes); whether it was
     written now."""
     made = out / "corpus.json"
-    if made.is_file() and read_json(made, "demo corpus record").get("scale") == scale:
-        return {name: Path(root) for name, root in read_json(made, "demo corpus record")["roots"].items()}, False
+    record = read_json(made, "demo corpus record") if made.is_file() else {}
+    if record.get("scale") == scale:
+        return {name: Path(root) for name, root in record["roots"].items()}, False
     shutil.rmtree(out, ignore_errors=True)
     roots = make_corpus(out, scale)
     made.write_text(json.dumps({"scale": scale, "roots": {name: str(root) for name, root in roots.items()}}))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nanoemox.config import CONFIG_FILE, SPEED_KEYS, PipelineConfig, load_config
+from nanoemox.config import CADENCE_KEYS, CONFIG_FILE, SPEED_KEYS, PipelineConfig, load_config
 from nanoemox.datasets import open_dataset, reader_class
 from nanoemox.datasets.base import DatasetError
 from nanoemox.errors import NanoEmoXError
@@ -25,7 +25,6 @@ from nanoemox.shards.contract import build_contract
 from nanoemox.tasks import MER_UNIBENCH
 from nanoemox.train.stages import Stage, plan_stages
 
-CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # how often, not what is learned
 EXTRACT_RUNTIME_KEYS = (  # where and how fast extraction runs, not what it stores
     "extract.address",
     "extract.num_cpus",

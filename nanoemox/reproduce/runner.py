@@ -110,19 +110,18 @@ def run_experiment(x: Experiment, selected: Callable[[Step], bool], where: Where
         for step in steps:
             if step.id in outcomes:
                 continue
-            triaged = triage(x, step, outcomes, selected(step))
-            if isinstance(triaged, Outcome):
-                ran = [triaged]
-            elif step.kind == "extract":  # with every other extraction that is ready
-                ready = [(step, triaged)]
-                for other in steps:
-                    if other.kind == "extract" and other.id not in outcomes and other is not step:
-                        other_state = triage(x, other, outcomes, selected(other))
-                        if isinstance(other_state, State):
-                            ready.append((other, other_state))
-                ran = run_extractions(x, ready, outcomes, where)
+            if step.kind == "extract":  # all of them at the first: they need only checks, all done by now
+                triaged = [(s, triage(x, s, outcomes, selected(s))) for s in steps if s.kind == "extract"]
+                ran = [t for _, t in triaged if isinstance(t, Outcome)]
+                ready = [(s, t) for s, t in triaged if isinstance(t, State)]
+                ran += run_extractions(x, ready, outcomes, where) if ready else []
             else:
-                ran = [run_step(x, step, triaged, outcomes, where)]
+                triaged_step = triage(x, step, outcomes, selected(step))
+                ran = [
+                    triaged_step
+                    if isinstance(triaged_step, Outcome)
+                    else run_step(x, step, triaged_step, outcomes, where)
+                ]
             for outcome in ran:
                 outcomes[outcome.step.id] = outcome
                 print(f"[{len(outcomes)}/{len(steps)}] {outcome.step.id}: {outcome.result}", flush=True)

@@ -9,7 +9,7 @@ from contextlib import nullcontext
 
 import torch
 
-from nanoemox.config import SPEED_KEYS, PipelineConfig, diff_configs, save_config
+from nanoemox.config import CADENCE_KEYS, SPEED_KEYS, PipelineConfig, diff_configs, save_config
 from nanoemox.errors import NanoEmoXError
 from nanoemox.fileio import storage
 from nanoemox.fileio.files import read_yaml, writing
@@ -18,8 +18,6 @@ from nanoemox.runs import RunFolder
 from nanoemox.train.loop import Distributed, StageResult, check_stage_inputs, train_stage
 from nanoemox.train.stages import plan_stages
 from nanoemox.train.state import recover_run
-
-CADENCE_KEYS = ("train.save_every", "train.eval_every", "train.log_every")  # may change on --resume
 
 
 def train_run(
